@@ -1,0 +1,73 @@
+# One command each: `make run` (the app on http://127.0.0.1:7860) and `make test` (every test).
+# Both create .venv and install pinned requirements first; nothing else needs installing by hand.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+CHROMIUM_PATH ?= /usr/bin/chromium
+VADER_SDIST := .cache/vaderSentiment-3.3.2.tar.gz
+MODEL_DIR := models/minilm-rt-sentiment
+
+.PHONY: install install-dev browser run serve test test-fast e2e lint fmt data model evaluate bench bench-quick publish-dry-run clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed (transformers 5)" if sys.version_info < (3, 11) else 0)'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# torch first and pinned: an unpinned torch pulls gigabytes of CUDA wheels.
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt requirements-data.txt
+	$(PIP) install --quiet -r requirements-dev.txt
+	$(PIP) install --quiet --no-deps -r requirements-data.txt
+	touch $@
+
+install: $(VENV)/.runtime
+
+install-dev: $(VENV)/.dev
+
+browser:
+	@test -x $(CHROMIUM_PATH) || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+
+run: install
+	$(PY) app.py
+
+serve: run
+
+test: install-dev browser
+	CHROMIUM_PATH=$(CHROMIUM_PATH) $(PY) -m pytest
+
+test-fast: install-dev
+	$(PY) -m pytest -m "not e2e and not slow"
+
+e2e: install-dev browser
+	CHROMIUM_PATH=$(CHROMIUM_PATH) $(PY) -m pytest -m e2e
+
+lint: install-dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+fmt: install-dev
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+$(VADER_SDIST):
+	mkdir -p .cache
+	$(PIP) download --quiet --no-deps --no-binary :all: vaderSentiment==3.3.2 -d .cache
+
+data: install-dev $(VADER_SDIST)
+
+model: data
+	$(PY) -m sentiment_demo.training --output $(MODEL_DIR)
+	$(PY) -m sentiment_demo.evaluation --model $(MODEL_DIR) --write-card --json $(MODEL_DIR)/evaluation.json
+
+evaluate: data
+	$(PY) -m sentiment_demo.evaluation --model $(MODEL_DIR) --compare bfloat16
+
+clean:
+	rm -rf .cache .pytest_cache .ruff_cache

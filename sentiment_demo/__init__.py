@@ -1,0 +1,1 @@
+"""Sentiment demo kit: a Gradio app serving a transformers text classifier in queued batches."""

@@ -1,0 +1,147 @@
+"""Turns what a user gives the Batch tab (pasted lines, a .txt or .csv upload) into a list of texts.
+
+It enforces the row and size limits and rejects undecodable or malformed files with a message that says
+what is wrong and where. It knows nothing about models or Gradio.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from sentiment_demo.errors import InputError
+
+PREFERRED_COLUMNS = ("text", "review", "sentence", "content", "comment", "body", "message")
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """Texts to classify and where each came from.
+
+    Attributes:
+        texts: the texts, in input order (blank CSV cells included, so that they are reported).
+        rows: for each text, its line number (pasted text, .txt) or data-row number (.csv).
+        source: a short description for the status line.
+        skipped_blank_lines: blank lines of pasted text or .txt files, which separate texts.
+    """
+
+    texts: list[str]
+    rows: list[int]
+    source: str
+    skipped_blank_lines: int = 0
+
+
+def texts_from_lines(raw: str, max_rows: int, source: str = "pasted text") -> BatchInput:
+    """One text per non-blank line."""
+    texts, rows, blank = [], [], 0
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if line.strip():
+            texts.append(line.strip())
+            rows.append(number)
+        else:
+            blank += 1
+    if not texts:
+        raise InputError(f"The {source} has no text: put one text per line.")
+    _check_rows(len(texts), max_rows, source)
+    return BatchInput(texts, rows, source, blank)
+
+
+def read_upload(path: Path, max_bytes: int) -> str:
+    """The text of an uploaded file, checked for size and UTF-8 encoding."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputError(
+            f"{path.name} is {size / 1024:,.0f} KiB; the limit is {max_bytes / 1024:,.0f} KiB. "
+            "Split it into smaller files."
+        )
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{path.name} is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} cannot be "
+            "decoded. Save the file as UTF-8 and upload it again."
+        ) from None
+    if "\x00" in text:
+        raise InputError(
+            f"{path.name} looks like a binary file, not text. Upload a .txt or .csv file."
+        )
+    return text
+
+
+def csv_columns(text: str, name: str = "the file") -> list[str]:
+    """The header row of a CSV text."""
+    try:
+        header = next(csv.reader(io.StringIO(text), strict=True), [])
+    except csv.Error as exc:
+        raise InputError(f"{name} is not valid CSV on line 1: {exc}.") from None
+    columns = [column.strip() for column in header]
+    if not any(columns):
+        raise InputError(f"{name} has no header row: the first line must name the columns.")
+    return columns
+
+
+def default_column(columns: list[str]) -> str:
+    """The column most likely to hold the texts: a conventional name, else the first column."""
+    lowered = {column.lower(): column for column in columns}
+    for name in PREFERRED_COLUMNS:
+        if name in lowered:
+            return lowered[name]
+    return columns[0]
+
+
+def texts_from_csv(
+    text: str, column: str | None, max_rows: int, name: str = "the file"
+) -> BatchInput:
+    """The values of one column; every data row becomes one text, blank cells included."""
+    columns = csv_columns(text, name)
+    column = column or default_column(columns)
+    if column not in columns:
+        raise InputError(
+            f"{name} has no column {column!r}; its columns are {', '.join(map(repr, columns))}."
+        )
+    index = columns.index(column)
+    reader = csv.reader(io.StringIO(text), strict=True)
+    next(reader)
+    texts: list[str] = []
+    rows: list[int] = []
+    try:
+        for number, record in enumerate(reader, start=1):
+            if not record:
+                continue
+            if len(texts) >= max_rows:
+                _check_rows(sum(1 for r in reader if r) + len(texts) + 1, max_rows, name)
+            if len(record) != len(columns):
+                raise InputError(
+                    f"{name}, line {reader.line_num}: {len(record)} fields where the header has "
+                    f"{len(columns)}. Quote texts that contain commas."
+                )
+            texts.append(record[index].strip())
+            rows.append(number)
+    except csv.Error as exc:
+        raise InputError(f"{name} is not valid CSV on line {reader.line_num}: {exc}.") from None
+    if not texts:
+        raise InputError(f"{name} has a header but no data rows.")
+    return BatchInput(texts, rows, f"{name}, column {column!r}")
+
+
+def texts_from_file(path: Path, column: str | None, max_rows: int, max_bytes: int) -> BatchInput:
+    """Texts from an uploaded .txt (one per line) or .csv (one column) file."""
+    suffix = path.suffix.lower()
+    if suffix not in {".txt", ".csv"}:
+        raise InputError(f"{path.name}: only .txt and .csv files are accepted.")
+    text = read_upload(path, max_bytes)
+    if suffix == ".csv":
+        return texts_from_csv(text, column, max_rows, path.name)
+    return texts_from_lines(text, max_rows, path.name)
+
+
+def _check_rows(count: int, max_rows: int, name: str) -> None:
+    if count > max_rows:
+        raise InputError(
+            f"{name} has {count:,} texts; the limit is {max_rows:,} per request. "
+            "Split it into smaller batches."
+        )

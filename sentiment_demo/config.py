@@ -1,0 +1,202 @@
+"""Settings of the app: one frozen dataclass, read once at start-up from SENTIMENT_* variables and flags.
+
+Each field declares its environment variable, command-line flag and help text in one place, so `--help`,
+the README table and `from_env` cannot drift apart. Nothing else in the package reads os.environ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = REPO_ROOT / "models" / "minilm-rt-sentiment"
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+BACKENDS = ("local", "remote")
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true/false, 1/0, yes/no or on/off")
+
+
+def _setting(
+    default: Any,
+    help: str,
+    *,
+    cast: Callable[[str], Any] = str,
+    choices: Sequence[str] = (),
+    minimum: int | None = None,
+) -> Any:
+    return field(
+        default=default,
+        metadata={"help": help, "cast": cast, "choices": tuple(choices), "minimum": minimum},
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app can be told at start-up. The defaults run locally on a CPU."""
+
+    model: str = _setting(
+        str(DEFAULT_MODEL),
+        "local folder or Hugging Face Hub id of a "
+        "text-classification model (default: the embedded model)",
+    )
+    device: str = _setting("auto", "auto picks cuda, then mps, then cpu", choices=DEVICES)
+    dtype: str = _setting(
+        "auto",
+        "auto: float16 on cuda, bfloat16 on CPUs with native bf16 instructions, float32 otherwise",
+        choices=DTYPES,
+    )
+    num_threads: int = _setting(
+        0,
+        "torch intra-op threads; 0 keeps one core for the web server (cores - 1, at least 1)",
+        cast=int,
+        minimum=0,
+    )
+    max_batch_size: int = _setting(
+        32, "most texts per forward pass and per queued batch", cast=int, minimum=1
+    )
+    max_batch_tokens: int = _setting(
+        8192,
+        "most padded tokens per forward pass (long texts get smaller batches)",
+        cast=int,
+        minimum=1,
+    )
+    max_text_chars: int = _setting(
+        2000, "longest accepted text, in characters", cast=int, minimum=1
+    )
+    max_tokens: int = _setting(
+        0,
+        "tokens kept per text before truncation; 0 means the model's own maximum",
+        cast=int,
+        minimum=0,
+    )
+    max_batch_rows: int = _setting(1000, "most texts in one Batch-tab request", cast=int, minimum=1)
+    max_upload_kb: int = _setting(
+        1024, "largest accepted upload in the Batch tab, in KiB", cast=int, minimum=1
+    )
+    queue_size: int = _setting(
+        256,
+        "requests allowed to wait in the queue; more are told the server is busy",
+        cast=int,
+        minimum=1,
+    )
+    host: str = _setting("127.0.0.1", "address to listen on (0.0.0.0 for every interface)")
+    port: int = _setting(7860, "port to listen on", cast=int, minimum=0)
+    share: bool = _setting(False, "also open a public gradio.live link", cast=_bool)
+    auth: str = _setting(
+        "", "require a login: user:password, or the path of a file with one user:password per line"
+    )
+    warmup: bool = _setting(True, "run a few texts through the model before serving", cast=_bool)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """Read SENTIMENT_<FIELD> variables over the defaults; fail naming the variable and value."""
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            name = env_name(spec.name)
+            if name in environ:
+                values[spec.name] = _convert(spec.name, environ[name], f"{name}={environ[name]!r}")
+        return cls(**values)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields replaced (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def auth_credentials(self) -> list[tuple[str, str]] | None:
+        """The (user, password) pairs for Gradio's login, or None when no login is required."""
+        if not self.auth:
+            return None
+        path = Path(self.auth)
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [self.auth]
+        pairs = []
+        for line in filter(None, (ln.strip() for ln in lines)):
+            user, sep, password = line.partition(":")
+            if not sep or not user or not password:
+                source = f"file {path}" if path.is_file() else "SENTIMENT_AUTH / --auth"
+                raise ValueError(f"{source}: expected user:password, got {line[:40]!r}")
+            pairs.append((user, password))
+        return pairs
+
+
+def env_name(field_name: str) -> str:
+    """SENTIMENT_<FIELD>, the environment variable of a setting."""
+    return f"SENTIMENT_{field_name.upper()}"
+
+
+def _convert(name: str, raw: str, where: str) -> Any:
+    spec = next(f for f in fields(Settings) if f.name == name)
+    meta = spec.metadata
+    try:
+        value = meta["cast"](raw)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    if meta["choices"] and value not in meta["choices"]:
+        raise ValueError(f"{where}: must be one of {', '.join(meta['choices'])}")
+    if meta["minimum"] is not None and value < meta["minimum"]:
+        raise ValueError(f"{where}: must be at least {meta['minimum']}")
+    return value
+
+
+def build_parser(defaults: Settings) -> argparse.ArgumentParser:
+    """The command line of app.py: one flag per setting, defaulting to its SENTIMENT_* variable."""
+    parser = argparse.ArgumentParser(
+        prog="app.py",
+        description="Serve a sentiment classifier in a Gradio app. Every flag can also be set "
+        "with the environment variable shown; a flag wins over its variable.",
+    )
+    for spec in fields(Settings):
+        flag = "--" + spec.name.replace("_", "-")
+        current = getattr(defaults, spec.name)
+        help_text = f"{spec.metadata['help']} [{env_name(spec.name)}; now: {current}]"
+        if spec.metadata["cast"] is _bool:
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
+        else:
+            parser.add_argument(
+                flag,
+                default=None,
+                metavar=spec.name.upper(),
+                help=help_text,
+                choices=spec.metadata["choices"] or None,
+            )
+    return parser
+
+
+def parse_settings(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ
+) -> Settings:
+    """Settings from the environment, then the command line on top. Raises SystemExit on errors."""
+    parser = build_parser(Settings())
+    try:
+        base = Settings.from_env(environ)
+    except ValueError as exc:
+        parser.error(str(exc))
+    args = vars(parser.parse_args(argv))
+    overrides: dict[str, Any] = {}
+    for spec in fields(Settings):
+        raw = args[spec.name]
+        if raw is None:
+            continue
+        if isinstance(raw, bool):
+            overrides[spec.name] = raw
+            continue
+        try:
+            overrides[spec.name] = _convert(
+                spec.name, raw, f"--{spec.name.replace('_', '-')} {raw}"
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
+    return base.with_overrides(**overrides)

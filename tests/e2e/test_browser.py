@@ -1,0 +1,150 @@
+"""A real browser (Debian's chromium through Playwright) against `python app.py` serving the embedded model."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import REPO_ROOT, free_port
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    """Start the app as a user would, wait until it answers, and dump its output if it never does."""
+    port = free_port()
+    env = os.environ | {
+        "SENTIMENT_PORT": str(port),
+        "SENTIMENT_NUM_THREADS": "1",
+        "SENTIMENT_MAX_TEXT_CHARS": "300",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = REPO_ROOT / ".cache" / "e2e-app.log"
+    log.parent.mkdir(exist_ok=True)
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"app.py exited with {server.returncode}:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{url}/gradio_api/info", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"app.py did not answer within 180 s:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no chromium at {CHROMIUM}: `make browser` installs Debian's package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, app_url: str) -> Iterator[Page]:
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(app_url)
+    yield page
+    context.close()
+
+
+def _text_box(page: Page) -> object:
+    return page.get_by_role("textbox", name=re.compile(r"^Text Up to"))
+
+
+def test_typing_a_review_and_clicking_analyse_shows_the_label(page: Page) -> None:
+    _text_box(page).fill("A wonderful, moving film with brilliant performances. I loved it.")
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    output = page.locator("#sentiment-output")
+    expect(output).to_contain_text("positive")
+    expect(output).to_contain_text("negative")  # every label's score is shown
+    expect(output.locator("h2, .output-class").first).to_have_text("positive")
+
+
+def test_enter_analyses_and_a_negative_review_reads_negative(page: Page) -> None:
+    box = _text_box(page)
+    box.fill("Boring, clumsy and far too long. A waste of a good cast.")
+    box.press("Enter")
+    expect(page.locator("#sentiment-output").locator("h2, .output-class").first).to_have_text(
+        "negative"
+    )
+
+
+def test_too_long_text_gets_a_notice_naming_the_limit(page: Page) -> None:
+    _text_box(page).fill("great " * 60)
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    expect(page.locator("#sentiment-status")).to_contain_text("the limit is 300")
+
+
+def test_clicking_an_example_analyses_it(page: Page) -> None:
+    page.get_by_role("button", name=re.compile("^A dull, lifeless slog")).click()
+    expect(_text_box(page)).to_have_value(re.compile("^A dull, lifeless slog"))
+    expect(page.locator("#sentiment-output").locator("h2, .output-class").first).to_have_text(
+        "negative"
+    )
+
+
+def test_csv_upload_shows_the_table_and_downloads_results(page: Page, tmp_path: Path) -> None:
+    upload = tmp_path / "reviews.csv"
+    upload.write_text(
+        "id,review\n"
+        '1,"A triumph: funny, warm and beautifully made."\n'
+        "2,Tedious and badly acted. I walked out.\n",
+        encoding="utf-8",
+    )
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-file input[type=file]").set_input_files(str(upload))
+    expect(page.locator("#batch-column")).to_be_visible()
+    page.get_by_role("button", name="Analyse all").click()
+    results = page.locator("#batch-results")
+    expect(results).to_contain_text("A triumph")
+    expect(results).to_contain_text("Tedious and badly acted")
+    expect(page.locator("#batch-status")).to_contain_text("Analysed 2 of 2 texts")
+    link = page.locator("#batch-download a").first
+    expect(link).to_be_visible()
+    with page.expect_download() as download_info:
+        link.click()
+    saved = tmp_path / "results.csv"
+    download_info.value.save_as(saved)
+    with saved.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["label"] for r in rows] == ["positive", "negative"]
+
+
+def test_use_via_api_page_lists_classify(page: Page) -> None:
+    page.get_by_role("button", name=re.compile("Use via API")).click()
+    expect(page.get_by_text("/classify_batch").first).to_be_visible()

@@ -1,0 +1,170 @@
+"""The launched app through gradio_client: batching, per-item rejections, back-pressure, batch endpoint."""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+
+from sentiment_demo.config import Settings
+from sentiment_demo.engine import BatchEngine
+from sentiment_demo.loading import ModelInfo
+from sentiment_demo.ui import build_demo
+from tests.conftest import FakeClassifier, launched
+
+INFO = ModelInfo(
+    model="fake/sentiment",
+    device="cpu",
+    dtype="float32",
+    labels=("negative", "positive"),
+    max_tokens=512,
+    num_parameters=1,
+    num_threads=1,
+    load_seconds=0.0,
+    warmup_seconds=0.0,
+    model_card=None,
+)
+
+
+def _app(classifier: FakeClassifier, settings: Settings) -> object:
+    engine = BatchEngine(classifier, settings.max_text_chars)
+    return build_demo(engine, settings, INFO).queue(max_size=settings.queue_size)
+
+
+@pytest.fixture(scope="module")
+def app_classifier() -> FakeClassifier:
+    return FakeClassifier(max_batch_size=8)
+
+
+@pytest.fixture(scope="module")
+def client(app_classifier: FakeClassifier) -> Iterator[Client]:
+    settings = Settings(max_batch_size=8, max_text_chars=200, max_batch_rows=5, max_upload_kb=1)
+    with launched(_app(app_classifier, settings)) as url:
+        yield Client(url, verbose=False)
+
+
+def _wait_for_first_batch(classifier: FakeClassifier, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(classifier.batches) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_classify_returns_every_label_score(client: Client) -> None:
+    label, notice = client.predict("good good bad", api_name="/classify")
+    assert label["label"] == "positive"
+    scores = {c["label"]: c["confidence"] for c in label["confidences"]}
+    assert scores == pytest.approx({"positive": 0.6667, "negative": 0.3333})
+    assert notice == ""
+
+
+def test_concurrent_requests_are_served_in_batches(
+    client: Client, app_classifier: FakeClassifier
+) -> None:
+    app_classifier.gate.clear()  # hold the first batch so that the others pile up in the queue
+    before = len(app_classifier.batches)
+    jobs = [client.submit(f"good {i}", api_name="/classify") for i in range(6)]
+    time.sleep(1.0)
+    app_classifier.gate.set()
+    results = [job.result(timeout=30) for job in jobs]
+    assert [r[0]["label"] for r in results] == ["positive"] * 6
+    sizes = [len(b) for b in app_classifier.batches[before:]]
+    assert max(sizes) > 1, sizes
+    assert sum(sizes) == 6
+
+
+def test_a_bad_text_fails_alone_inside_a_batch(
+    client: Client, app_classifier: FakeClassifier
+) -> None:
+    app_classifier.gate.clear()
+    before = len(app_classifier.batches)
+    first = client.submit("good start", api_name="/classify")
+    _wait_for_first_batch(app_classifier, before + 1)
+    texts = ["good one", "", "bad two", "x" * 201, "good three"]
+    jobs = [client.submit(text, api_name="/classify") for text in texts]
+    time.sleep(1.0)
+    app_classifier.gate.set()
+    first.result(timeout=30)
+    results = [job.result(timeout=30) for job in jobs]
+    assert results[0][0]["label"] == "positive"
+    assert results[2][0]["label"] == "negative"
+    assert results[4][0]["label"] == "positive"
+    assert results[1][0] is None or results[1][0].get("label") is None
+    assert "empty" in results[1][1]
+    assert "201 characters; the limit is 200" in results[3][1]
+    # The good texts shared a forward pass with each other while the bad ones were answered apart.
+    assert sorted(app_classifier.batches[before + 1]) == ["bad two", "good one", "good three"]
+
+
+def test_full_queue_answers_busy_at_once() -> None:
+    classifier = FakeClassifier(max_batch_size=1)
+    settings = Settings(max_batch_size=1, queue_size=1)
+    classifier.gate.clear()
+    with launched(_app(classifier, settings)) as url:
+        client = Client(url, verbose=False)
+        jobs = [client.submit(f"good {i}", api_name="/classify") for i in range(4)]
+        time.sleep(1.5)
+        classifier.gate.set()
+        errors = []
+        for job in jobs:
+            try:
+                job.result(timeout=30)
+            except Exception as exc:  # gradio_client raises its own error types
+                errors.append(str(exc))
+        assert errors, "with a queue of one, some of four simultaneous requests must be refused"
+        assert all("queue is full" in e.lower() or "busy" in e.lower() for e in errors), errors
+        assert len(errors) < len(jobs)
+
+
+def test_batch_endpoint_returns_table_chart_and_csv(client: Client) -> None:
+    table, chart, csv_path, summary = client.predict(
+        "good film\n\nbad film\ngood good bad\n", None, None, api_name="/classify_batch"
+    )
+    assert table["headers"][:4] == ["row", "text", "label", "score"]
+    rows = table["data"]
+    assert [r[2] for r in rows] == ["positive", "negative", "positive"]
+    assert [r[0] for r in rows] == [1, 3, 4]
+    assert "Analysed 3 of 3 texts" in summary
+    assert "1 blank lines skipped" in summary
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        downloaded = list(csv.DictReader(handle))
+    assert [r["label"] for r in downloaded] == ["positive", "negative", "positive"]
+    assert set(downloaded[0]) >= {"score_positive", "score_negative", "note"}
+    assert chart is not None
+
+
+def test_batch_endpoint_reads_a_csv_upload(client: Client, tmp_path: Path) -> None:
+    upload = tmp_path / "reviews.csv"
+    upload.write_text('id,review\n1,"good, good"\n2,\n3,bad\n', encoding="utf-8")
+    table, _, _, summary = client.predict(
+        "", handle_file(str(upload)), "review", api_name="/classify_batch"
+    )
+    labels = [r[2] for r in table["data"]]
+    assert labels == ["positive", "", "negative"]
+    assert "empty" in table["data"][1][-1]
+    assert "1 refused" in summary
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("caf\xe9\n".encode("latin-1"), "not UTF-8"),
+        (b"a\nb\nc\nd\ne\nf\n", "has 6 texts; the limit is 5"),
+        (b"x" * 2000, "the limit is 1 KiB"),
+    ],
+)
+def test_batch_endpoint_refuses_bad_files_with_a_clear_message(
+    client: Client, tmp_path: Path, content: bytes, message: str
+) -> None:
+    upload = tmp_path / "upload.txt"
+    upload.write_bytes(content)
+    with pytest.raises(Exception, match=message):
+        client.predict("", handle_file(str(upload)), None, api_name="/classify_batch")
+
+
+def test_api_page_lists_the_public_endpoints(client: Client) -> None:
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(endpoints) == {"/classify", "/classify_batch"}
