@@ -1,4 +1,4 @@
-"""Composition root: settings → classifier → engine → Gradio app → launch.
+"""Composition root: settings → classifier → engine, scheduler and Gradio app → launch.
 
 `python app.py --help` lists every setting; each also reads a SENTIMENT_* environment variable (on a
 Hugging Face Space, set them as Space variables). Nothing happens at import time.
@@ -14,65 +14,69 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sentiment_demo.config import Settings, parse_settings
-from sentiment_demo.engine import BatchEngine
 from sentiment_demo.errors import ModelLoadError
 
 if TYPE_CHECKING:
-    import gradio as gr
+    from sentiment_demo.serving import Service
 
 logger = logging.getLogger("sentiment_demo")
 
 
-def zero_gpu_wrapper() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`spaces.GPU` on Hugging Face ZeroGPU hardware, where the package is installed; else no wrapping."""
+def zero_gpu_wrapper() -> Callable[[Callable[..., Any]], Callable[..., Any]] | None:
+    """`spaces.GPU` on Hugging Face ZeroGPU hardware; None everywhere else."""
     try:
-        import spaces
+        import spaces  # only installed on Spaces
     except ImportError:
-        return lambda fn: fn
+        return None
     # Without the package, `import spaces` finds this repo's spaces/ folder (a namespace package).
     gpu = getattr(spaces, "GPU", None)
-    return gpu(duration=20) if gpu is not None else lambda fn: fn
+    on_zero_gpu = getattr(getattr(spaces, "config", None), "Config", None)
+    if gpu is None or not getattr(on_zero_gpu, "zero_gpu", False):
+        return None
+    return gpu(duration=20)  # type: ignore[no-any-return]
 
 
-def build_app(settings: Settings) -> gr.Blocks:
-    """Load the model and build the Gradio Blocks, queue configured; raises ModelLoadError."""
-    from sentiment_demo.loading import load_classifier
-    from sentiment_demo.ui import build_demo
+def start(settings: Settings) -> Service:
+    """Load the model (local or remote) and build the service; raises ModelLoadError."""
+    # On ZeroGPU, `spaces` must be imported before torch initialises CUDA.
+    wrapper = zero_gpu_wrapper()
+    from sentiment_demo.serving import build_service  # imports gradio: slow
 
-    classifier, info = load_classifier(settings)
-    engine = BatchEngine(classifier, settings.max_text_chars)
-    demo = build_demo(engine, settings, info, wrap_model_call=zero_gpu_wrapper())
-    # A bounded queue answers "busy" at once instead of letting waits grow without limit.
-    return demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
+    if settings.backend == "remote":
+        from sentiment_demo.remote import load_remote_classifier
+
+        classifier, info = load_remote_classifier(settings)
+    else:
+        from sentiment_demo.loading import load_classifier  # imports torch
+
+        classifier, info = load_classifier(settings)
+    return build_service(classifier, info, settings, model_call_wrapper=wrapper)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse settings, load, launch; a start-up failure exits 2 with a one-line cause."""
+    """Parse settings, load, serve until interrupted; a start-up failure exits 2 with its cause."""
     settings = parse_settings(argv, os.environ)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     started = time.perf_counter()
     try:
-        auth = settings.auth_credentials()
-        demo = build_app(settings)
+        settings.auth_credentials()
+        service = start(settings)
     except (ModelLoadError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    logger.info(
-        "ready in %.1f s; serving on http://%s:%d",
-        time.perf_counter() - started,
-        settings.host,
-        settings.port,
-    )
-    demo.launch(
-        server_name=settings.host,
-        server_port=settings.port,
+    logger.info("model ready in %.1f s", time.perf_counter() - started)
+    url = service.launch(
+        server_name=settings.host or None,  # None lets Gradio read GRADIO_SERVER_NAME (Spaces)
+        server_port=settings.port or None,
         share=settings.share,
-        auth=auth,
-        max_file_size=4 * settings.max_upload_kb * 1024,  # our own check names the real limit
-        footer_links=["api", "gradio", "settings"],
     )
+    logger.info("serving on %s (JSON: /predict, /healthz, /readyz, /metrics)", url)
+    try:
+        service.demo.block_thread()
+    finally:
+        service.scheduler.close()
     return 0
 
 

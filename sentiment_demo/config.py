@@ -73,6 +73,19 @@ class Settings:
         cast=int,
         minimum=1,
     )
+    batch_wait_ms: float = _setting(
+        2.0,
+        "how long the model waits after a request for others to join its batch, in ms",
+        cast=float,
+        minimum=0,
+    )
+    handler_concurrency: int = _setting(
+        4,
+        "queued batches that may wait on the model at once (the model still runs one batch at "
+        "a time and merges them)",
+        cast=int,
+        minimum=1,
+    )
     max_text_chars: int = _setting(
         2000, "longest accepted text, in characters", cast=int, minimum=1
     )
@@ -86,18 +99,41 @@ class Settings:
     max_upload_kb: int = _setting(
         1024, "largest accepted upload in the Batch tab, in KiB", cast=int, minimum=1
     )
+    max_explain_words: int = _setting(
+        60,
+        "words weighed by an explanation (each costs one extra text in the batch)",
+        cast=int,
+        minimum=1,
+    )
     queue_size: int = _setting(
         256,
         "requests allowed to wait in the queue; more are told the server is busy",
         cast=int,
         minimum=1,
     )
-    host: str = _setting("127.0.0.1", "address to listen on (0.0.0.0 for every interface)")
-    port: int = _setting(7860, "port to listen on", cast=int, minimum=0)
+    host: str = _setting(
+        "",
+        "address to listen on; empty means Gradio's default (GRADIO_SERVER_NAME, else 127.0.0.1)",
+    )
+    port: int = _setting(
+        0,
+        "port to listen on; 0 means Gradio's default (GRADIO_SERVER_PORT, else 7860)",
+        cast=int,
+        minimum=0,
+    )
     share: bool = _setting(False, "also open a public gradio.live link", cast=_bool)
     auth: str = _setting(
         "", "require a login: user:password, or the path of a file with one user:password per line"
     )
+    backend: str = _setting(
+        "local", "local: run the model here; remote: send texts to --endpoint", choices=BACKENDS
+    )
+    endpoint: str = _setting(
+        "",
+        "with --backend remote: URL of a text-embeddings-inference server, an Inference "
+        "Endpoint, or another instance's /predict",
+    )
+    mcp: bool = _setting(False, "also serve the API as MCP tools at /gradio_api/mcp", cast=_bool)
     warmup: bool = _setting(True, "run a few texts through the model before serving", cast=_bool)
 
     @classmethod

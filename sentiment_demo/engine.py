@@ -27,11 +27,14 @@ class Prediction:
         scores: every label with its score, highest first.
         num_tokens: tokens the text has, before any truncation.
         kept_tokens: tokens the model saw; fewer than num_tokens when the text was truncated.
+        raw_scores: every label with its logit (before softmax or sigmoid), highest first; empty
+            when the backend does not expose logits.
     """
 
     scores: tuple[LabelScore, ...]
     num_tokens: int
     kept_tokens: int
+    raw_scores: tuple[LabelScore, ...] = ()
 
     @property
     def label(self) -> str:

@@ -2,7 +2,8 @@
 
 SentimentError
 ├── InputError       the user can fix it; the message is written for them and names the limit
-└── ModelLoadError   start-up could not load the model; the message names path, device and remedy
+├── ModelLoadError   start-up could not load the model; the message names path, device and remedy
+└── OverloadedError  too many requests are waiting; the caller should retry later
 """
 
 from __future__ import annotations
@@ -18,3 +19,7 @@ class InputError(SentimentError):
 
 class ModelLoadError(SentimentError):
     """The model could not be loaded or placed on the requested device."""
+
+
+class OverloadedError(SentimentError):
+    """Too many requests are already waiting for the model; the caller should retry later."""

@@ -128,8 +128,12 @@ summaries are dropped; the split is stratified with a fixed seed (`sentiment_dem
 `make model` reruns it on a CPU (`sentiment_demo/training.py`): `Trainer`, learning rate
 {recipe["learning_rate"]}, {recipe["epochs"]:g} epochs, warm-up {recipe["warmup_ratio"]:.0%} of the steps,
 weight decay {recipe["weight_decay"]}, batch {recipe["batch_size"]}, length-grouped batches, texts cut at
-{recipe["max_length"]} tokens, seed {recipe["seed"]}, bf16 mixed precision:
-{training["bf16_mixed_precision"]}. Training took {training["train_seconds"] / 60:.1f} minutes on 2 CPU cores.
+{recipe["max_length"]} tokens, bf16 mixed precision:
+{training["bf16_mixed_precision"]}. One run per seed ({", ".join(map(str, training["seeds"]))}), each keeping
+its best epoch by validation accuracy; the weights of the runs are averaged (a uniform model soup), and the
+candidate with the best validation accuracy is kept: {training["chosen"]}
+({", ".join(f"{k}: {100 * v:.1f}%" for k, v in training["validation_accuracy_by_candidate"].items())}).
+Training took {training["train_seconds"] / 60:.1f} minutes on 2 CPU cores.
 The weights are stored in float16 (45 MB); the app loads them in bfloat16 or float32 on CPU and float16 on
 GPU.
 

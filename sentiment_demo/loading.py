@@ -133,27 +133,23 @@ class TransformersClassifier:
             for i, ids in zip(too_long, cut, strict=True):
                 full_ids[i] = ids
         order = sorted(range(len(texts)), key=lambda i: len(full_ids[i]))
-        probabilities: list[list[float]] = [[] for _ in texts]
+        outputs: list[tuple[list[float], list[float]]] = [([], []) for _ in texts]
         for group in self._groups(order, full_ids):
             for i, row in zip(group, self._forward([full_ids[i] for i in group]), strict=True):
-                probabilities[i] = row
+                outputs[i] = row
         return [
             Prediction(
-                scores=tuple(
-                    sorted(
-                        (
-                            LabelScore(label, score)
-                            for label, score in zip(self.labels, probs, strict=True)
-                        ),
-                        key=lambda item: item.score,
-                        reverse=True,
-                    )
-                ),
+                scores=self._ranked(probs),
                 num_tokens=lengths[i],
                 kept_tokens=len(full_ids[i]),
+                raw_scores=self._ranked(logits),
             )
-            for i, probs in enumerate(probabilities)
+            for i, (probs, logits) in enumerate(outputs)
         ]
+
+    def _ranked(self, values: list[float]) -> tuple[LabelScore, ...]:
+        pairs = (LabelScore(label, v) for label, v in zip(self.labels, values, strict=True))
+        return tuple(sorted(pairs, key=lambda item: item.score, reverse=True))
 
     def _groups(self, order: list[int], ids: list[list[int]]) -> list[list[int]]:
         """Cut length-sorted indices into sub-batches within both batch limits."""
@@ -169,7 +165,8 @@ class TransformersClassifier:
             groups.append(current)
         return groups
 
-    def _forward(self, batch_ids: list[list[int]]) -> list[list[float]]:
+    def _forward(self, batch_ids: list[list[int]]) -> list[tuple[list[float], list[float]]]:
+        """Probabilities and logits of each text, as Python floats."""
         width = max(len(ids) for ids in batch_ids)
         input_ids = torch.full((len(batch_ids), width), self.pad_id, dtype=torch.long)
         attention_mask = torch.zeros((len(batch_ids), width), dtype=torch.long)
@@ -181,7 +178,7 @@ class TransformersClassifier:
                 input_ids=input_ids.to(self.device), attention_mask=attention_mask.to(self.device)
             ).logits.float()
         scores = logits.sigmoid() if self.use_sigmoid else logits.softmax(dim=-1)
-        return scores.cpu().tolist()
+        return list(zip(scores.cpu().tolist(), logits.cpu().tolist(), strict=True))
 
 
 def load_classifier(settings: Settings) -> tuple[TransformersClassifier, ModelInfo]:

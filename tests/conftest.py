@@ -129,16 +129,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def launched(demo: object, **launch_kwargs: object) -> Iterator[str]:
-    """Launch a Blocks app on loopback without blocking, yield its URL, and always close it."""
-    _, url, _ = demo.launch(  # type: ignore[attr-defined]
-        server_name="127.0.0.1",
-        server_port=free_port(),
-        prevent_thread_lock=True,
-        quiet=True,
-        **launch_kwargs,
+def launched(service: object) -> Iterator[str]:
+    """Launch a Service on loopback without blocking, yield its URL, and always close it."""
+    url = service.launch(  # type: ignore[attr-defined]
+        server_name="127.0.0.1", server_port=free_port(), quiet=True
     )
     try:
-        yield url
+        yield url.rstrip("/")
     finally:
-        demo.close()  # type: ignore[attr-defined]
+        service.close()  # type: ignore[attr-defined]

@@ -16,7 +16,8 @@ from tests.conftest import REPO_ROOT
 def test_settings_defaults_serve_the_embedded_model_on_loopback() -> None:
     settings = Settings()
     assert Path(settings.model) == DEFAULT_MODEL
-    assert (settings.host, settings.port, settings.device) == ("127.0.0.1", 7860, "auto")
+    # Empty host and port 0 leave the address to Gradio: 127.0.0.1:7860, or GRADIO_SERVER_* on Spaces.
+    assert (settings.host, settings.port, settings.device) == ("", 0, "auto")
 
 
 def test_settings_read_environment_variables() -> None:

@@ -11,9 +11,8 @@ import pytest
 from gradio_client import Client, handle_file
 
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import BatchEngine
 from sentiment_demo.loading import ModelInfo
-from sentiment_demo.ui import build_demo
+from sentiment_demo.serving import Service, build_service
 from tests.conftest import FakeClassifier, launched
 
 INFO = ModelInfo(
@@ -30,9 +29,8 @@ INFO = ModelInfo(
 )
 
 
-def _app(classifier: FakeClassifier, settings: Settings) -> object:
-    engine = BatchEngine(classifier, settings.max_text_chars)
-    return build_demo(engine, settings, INFO).queue(max_size=settings.queue_size)
+def _app(classifier: FakeClassifier, settings: Settings) -> Service:
+    return build_service(classifier, INFO, settings)
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +39,27 @@ def app_classifier() -> FakeClassifier:
 
 
 @pytest.fixture(scope="module")
-def client(app_classifier: FakeClassifier) -> Iterator[Client]:
-    settings = Settings(max_batch_size=8, max_text_chars=200, max_batch_rows=5, max_upload_kb=1)
-    with launched(_app(app_classifier, settings)) as url:
+def service(app_classifier: FakeClassifier) -> Service:
+    settings = Settings(
+        max_batch_size=8,
+        max_text_chars=200,
+        max_batch_rows=5,
+        max_upload_kb=1,
+        handler_concurrency=8,
+    )
+    return _app(app_classifier, settings)
+
+
+@pytest.fixture(scope="module")
+def client(service: Service) -> Iterator[Client]:
+    with launched(service) as url:
         yield Client(url, verbose=False)
+
+
+def _wait_for_pending_texts(service: Service, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while service.metrics.queue_depth._value.get() < count and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _wait_for_first_batch(classifier: FakeClassifier, count: int) -> None:
@@ -77,15 +92,15 @@ def test_concurrent_requests_are_served_in_batches(
 
 
 def test_a_bad_text_fails_alone_inside_a_batch(
-    client: Client, app_classifier: FakeClassifier
+    client: Client, service: Service, app_classifier: FakeClassifier
 ) -> None:
-    app_classifier.gate.clear()
+    app_classifier.gate.clear()  # the model is busy with "good start"; the others wait together
     before = len(app_classifier.batches)
     first = client.submit("good start", api_name="/classify")
     _wait_for_first_batch(app_classifier, before + 1)
     texts = ["good one", "", "bad two", "x" * 201, "good three"]
     jobs = [client.submit(text, api_name="/classify") for text in texts]
-    time.sleep(1.0)
+    _wait_for_pending_texts(service, len(texts))
     app_classifier.gate.set()
     first.result(timeout=30)
     results = [job.result(timeout=30) for job in jobs]
@@ -95,8 +110,9 @@ def test_a_bad_text_fails_alone_inside_a_batch(
     assert results[1][0] is None or results[1][0].get("label") is None
     assert "empty" in results[1][1]
     assert "201 characters; the limit is 200" in results[3][1]
-    # The good texts shared a forward pass with each other while the bad ones were answered apart.
+    # All five went to the engine together; the bad ones were answered without reaching the model.
     assert sorted(app_classifier.batches[before + 1]) == ["bad two", "good one", "good three"]
+    assert service.metrics.batch_size._sum.get() >= len(texts)
 
 
 def test_full_queue_answers_busy_at_once() -> None:
@@ -167,4 +183,4 @@ def test_batch_endpoint_refuses_bad_files_with_a_clear_message(
 
 def test_api_page_lists_the_public_endpoints(client: Client) -> None:
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(endpoints) == {"/classify", "/classify_batch"}
+    assert set(endpoints) == {"/classify", "/classify_batch", "/explain"}

@@ -1,0 +1,105 @@
+"""Puts a loaded classifier behind the scheduler, the Gradio app and the JSON routes, and launches.
+
+app.py uses it with the real model and tests with a fake classifier, so both run the same wiring.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from sentiment_demo.api import add_api_routes
+from sentiment_demo.config import Settings
+from sentiment_demo.engine import BatchEngine, Classifier, Outcome, Rejection
+from sentiment_demo.loading import ModelInfo
+from sentiment_demo.metrics import Metrics
+from sentiment_demo.scheduler import BatchScheduler
+from sentiment_demo.ui import build_demo
+
+
+@dataclass
+class Service:
+    """The running pieces of one app instance."""
+
+    demo: gr.Blocks
+    scheduler: BatchScheduler
+    metrics: Metrics
+    settings: Settings
+    info: ModelInfo
+
+    def launch(self, **launch_kwargs: Any) -> str:
+        """Start serving without blocking, add the JSON routes, and return the local URL."""
+        credentials = self.settings.auth_credentials()
+        _, url, _ = self.demo.launch(
+            prevent_thread_lock=True,
+            auth=credentials,
+            max_file_size=4 * self.settings.max_upload_kb * 1024,  # our check names the real limit
+            footer_links=["api", "gradio", "settings"],
+            mcp_server=self.settings.mcp,
+            **launch_kwargs,
+        )
+        add_api_routes(
+            self.demo.app, self.scheduler, self.metrics, self.settings, self.info, credentials
+        )
+        return str(url)
+
+    def close(self) -> None:
+        """Stop the server and the scheduler."""
+        self.demo.close()
+        self.scheduler.close()
+
+
+def build_service(
+    classifier: Classifier,
+    info: ModelInfo,
+    settings: Settings,
+    model_call_wrapper: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
+) -> Service:
+    """Wire classifier → engine → scheduler → Gradio app with a bounded queue.
+
+    `model_call_wrapper` is for ZeroGPU, where the model may run only inside a `spaces.GPU` call made
+    from a Gradio request: the UI then calls the wrapped engine directly, without the scheduler.
+    """
+    engine = BatchEngine(classifier, settings.max_text_chars)
+    metrics = Metrics()
+    scheduler = BatchScheduler(
+        engine,
+        max_batch_texts=settings.max_batch_size,
+        max_pending=settings.queue_size,
+        max_wait_ms=settings.batch_wait_ms,
+        metrics=metrics,
+    )
+    classify_fn: Callable[[Sequence[object]], list[Outcome]] = scheduler.classify
+    if model_call_wrapper is not None:
+        classify_fn = model_call_wrapper(engine.classify)
+    demo = build_demo(_counted(classify_fn, metrics), settings, info)
+    # A bounded queue answers "busy" at once instead of letting waits grow without limit.
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
+    return Service(demo, scheduler, metrics, settings, info)
+
+
+def _counted(
+    classify_fn: Callable[[Sequence[object]], list[Outcome]], metrics: Metrics
+) -> Callable[[Sequence[object]], list[Outcome]]:
+    """Count the UI's texts by outcome under the route "ui", each with its batch's latency."""
+
+    def classify(texts: Sequence[object]) -> list[Outcome]:
+        started = time.perf_counter()
+        try:
+            outcomes = classify_fn(texts)
+        except BaseException:
+            metrics.requests.labels("ui", "error").inc(len(texts))
+            raise
+        elapsed = time.perf_counter() - started
+        for outcome in outcomes:
+            metrics.requests.labels(
+                "ui", "rejected" if isinstance(outcome, Rejection) else "ok"
+            ).inc()
+            metrics.latency.labels("ui").observe(elapsed)
+        return outcomes
+
+    return classify

@@ -1,0 +1,172 @@
+"""The JSON routes of a launched app: /predict (TEI-compatible), /healthz, /readyz, /metrics."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sentiment_demo.config import Settings
+from sentiment_demo.loading import ModelInfo, load_classifier
+from sentiment_demo.serving import build_service
+from tests.conftest import FakeClassifier, launched
+
+
+@pytest.fixture(scope="module")
+def tiny_url(tiny_model_dir: Path) -> Iterator[str]:
+    settings = Settings(
+        model=str(tiny_model_dir),
+        device="cpu",
+        dtype="float32",
+        num_threads=1,
+        max_text_chars=300,
+        max_batch_rows=4,
+    )
+    classifier, info = load_classifier(settings)
+    with launched(build_service(classifier, info, settings)) as url:
+        yield url
+
+
+def test_predict_single_text_returns_every_label_sorted(tiny_url: str) -> None:
+    response = httpx.post(f"{tiny_url}/predict", json={"inputs": "good film"})
+    assert response.status_code == 200
+    scores = response.json()
+    assert [s["label"] for s in scores] != []
+    assert {s["label"] for s in scores} == {"negative", "neutral", "positive"}
+    assert [s["score"] for s in scores] == sorted((s["score"] for s in scores), reverse=True)
+    assert math.isclose(sum(s["score"] for s in scores), 1.0, rel_tol=1e-5)
+
+
+def test_predict_list_keeps_order_and_matches_single_calls(tiny_url: str) -> None:
+    texts = ["good film", "awful plot", "i love this movie"]
+    batched = httpx.post(f"{tiny_url}/predict", json={"inputs": texts}).json()
+    assert len(batched) == 3
+    for text, together in zip(texts, batched, strict=True):
+        alone = httpx.post(f"{tiny_url}/predict", json={"inputs": text}).json()
+        assert alone[0]["label"] == together[0]["label"]
+        assert alone[0]["score"] == pytest.approx(together[0]["score"], abs=1e-5)
+
+
+def test_predict_raw_scores_are_logits(tiny_url: str) -> None:
+    probs = httpx.post(f"{tiny_url}/predict", json={"inputs": "good film"}).json()
+    raw = httpx.post(f"{tiny_url}/predict", json={"inputs": "good film", "raw_scores": True}).json()
+    logits = {s["label"]: s["score"] for s in raw}
+    total = sum(math.exp(v) for v in logits.values())
+    for item in probs:
+        assert item["score"] == pytest.approx(math.exp(logits[item["label"]]) / total, abs=1e-4)
+
+
+def test_predict_truncation_is_refused_unless_asked_for(tiny_url: str) -> None:
+    long_text = "good " * 60  # 62 tokens; the tiny model reads 32
+    refused = httpx.post(f"{tiny_url}/predict", json={"inputs": long_text})
+    assert refused.status_code == 413
+    assert "62 tokens" in refused.json()["error"]
+    assert refused.json()["error_type"] == "Validation"
+    accepted = httpx.post(f"{tiny_url}/predict", json={"inputs": long_text, "truncate": True})
+    assert accepted.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"inputs": ["a", "b", "c", "d", "e"]}, 413, "batch size 5 > maximum allowed batch size 4"),
+        ({"inputs": "x" * 301}, 413, "301 characters; the limit is 300"),
+        ({"inputs": ""}, 422, "empty"),
+        ({"inputs": []}, 422, "cannot be empty"),
+        ({"inputs": [["a", "b"]]}, 422, "pairs are not supported"),
+        ({"text": "no inputs key"}, 422, '"inputs"'),
+        ({"inputs": "ok", "truncate": "yes"}, 422, '"truncate" must be true or false'),
+    ],
+)
+def test_predict_limits_answer_413_and_422(
+    tiny_url: str, body: dict[str, object], status: int, message: str
+) -> None:
+    response = httpx.post(f"{tiny_url}/predict", json=body)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+def test_predict_rejects_a_body_that_is_not_json(tiny_url: str) -> None:
+    response = httpx.post(
+        f"{tiny_url}/predict", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+
+
+def test_inference_api_form_gets_the_nested_answer(tiny_url: str) -> None:
+    nested = httpx.post(f"{tiny_url}/predict", json={"inputs": "good", "parameters": {"top_k": 2}})
+    assert nested.status_code == 200
+    assert len(nested.json()) == 1
+    assert len(nested.json()[0]) == 2  # top_k honoured
+
+
+def test_health_and_readiness(tiny_url: str) -> None:
+    assert httpx.get(f"{tiny_url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{tiny_url}/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["labels"] == ["negative", "neutral", "positive"]
+
+
+def test_metrics_count_requests_batches_and_tokens(tiny_url: str) -> None:
+    httpx.post(f"{tiny_url}/predict", json={"inputs": ["good film", "bad film"]})
+    httpx.post(f"{tiny_url}/predict", json={"inputs": ""})
+    text = httpx.get(f"{tiny_url}/metrics").text
+    assert 'sentiment_requests_total{outcome="ok",route="predict"}' in text
+    assert 'sentiment_requests_total{outcome="rejected",route="predict"}' in text
+    assert "sentiment_request_latency_seconds_bucket" in text
+    assert "sentiment_queue_wait_seconds_bucket" in text
+    assert "sentiment_batch_size_texts_bucket" in text
+    assert "sentiment_queue_depth_texts 0.0" in text
+    tokens = next(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("sentiment_tokens_processed_total")
+    )
+    assert tokens >= 8  # "good film" and "bad film" are 4 tokens each with [CLS] and [SEP]
+
+
+INFO = ModelInfo("fake", "cpu", "float32", ("negative", "positive"), 512, 1, 1, 0.0, 0.0, None)
+
+
+def test_overload_answers_429_and_recovers() -> None:
+    classifier = FakeClassifier(max_batch_size=1)
+    classifier.gate.clear()
+    settings = Settings(queue_size=1, max_batch_size=1, batch_wait_ms=0)
+    with launched(build_service(classifier, INFO, settings)) as url:
+        results: list[int] = []
+
+        def post(text: str) -> None:
+            results.append(
+                httpx.post(f"{url}/predict", json={"inputs": text}, timeout=30).status_code
+            )
+
+        threads = [threading.Thread(target=post, args=(f"good {i}",)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.2)  # one runs (blocked), one waits, the rest find the queue full
+        assert results.count(429) == 2
+        classifier.gate.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(results) == [200, 200, 429, 429]
+        assert httpx.post(f"{url}/predict", json={"inputs": "good"}).status_code == 200
+        overloaded = httpx.get(f"{url}/metrics").text
+        assert 'sentiment_requests_total{outcome="overloaded",route="predict"} 2.0' in overloaded
+
+
+def test_predict_and_metrics_need_the_login_when_the_app_has_one() -> None:
+    settings = Settings(auth="ann:secret")
+    with launched(build_service(FakeClassifier(), INFO, settings)) as url:
+        assert httpx.post(f"{url}/predict", json={"inputs": "good"}).status_code == 401
+        assert httpx.get(f"{url}/metrics").status_code == 401
+        assert httpx.get(f"{url}/healthz").status_code == 200  # probes stay open
+        ok = httpx.post(f"{url}/predict", json={"inputs": "good"}, auth=("ann", "secret"))
+        assert ok.status_code == 200
+        assert ok.json()[0]["label"] == "positive"
+        wrong = httpx.post(f"{url}/predict", json={"inputs": "good"}, auth=("ann", "nope"))
+        assert wrong.status_code == 401

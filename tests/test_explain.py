@@ -1,0 +1,92 @@
+"""Word-level explanations: occlusion weights, limits, and the embedded model through the launched app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from gradio_client import Client
+
+from sentiment_demo.config import Settings
+from sentiment_demo.engine import BatchEngine, Rejection
+from sentiment_demo.explain import Explanation, explain, split_pieces
+from sentiment_demo.loading import load_classifier
+from sentiment_demo.serving import build_service
+from tests.conftest import EMBEDDED_MODEL, FakeClassifier, launched
+
+
+def test_pieces_join_back_into_the_text() -> None:
+    text = "Not bad at all — I didn't expect   that!"
+    pieces = split_pieces(text)
+    assert "".join(p for p, _ in pieces) == text
+    assert [p for p, is_word in pieces if is_word] == [
+        "Not",
+        "bad",
+        "at",
+        "all",
+        "—",
+        "I",
+        "didn't",
+        "expect",
+        "that",
+        "!",
+    ]
+
+
+def test_occlusion_weighs_each_word_in_one_batch() -> None:
+    classifier = FakeClassifier(max_batch_size=64)
+    engine = BatchEngine(classifier, max_text_chars=100)
+    result = explain("good film good", engine.classify, max_words=10)
+    assert isinstance(result, Explanation)
+    assert result.label == "positive"
+    weights = dict((p, w) for p, w in result.pieces if w is not None)
+    # positive = share of "good": 2/3 with all words, 1/2 without one "good", 1 without "film".
+    assert weights["good"] == pytest.approx(2 / 3 - 1 / 2, abs=1e-3)
+    assert weights["film"] == pytest.approx(2 / 3 - 1, abs=1e-3)
+    assert all(-1 <= w <= 1 for _, w in result.pieces if w is not None)
+    assert len(classifier.batches) == 1  # the text and its 3 variants went in one call
+    assert len(classifier.batches[0]) == 4
+
+
+def test_long_texts_weigh_only_the_first_words_and_say_so() -> None:
+    engine = BatchEngine(FakeClassifier(max_batch_size=64), max_text_chars=1000)
+    result = explain(" ".join(["good"] * 30), engine.classify, max_words=5)
+    assert isinstance(result, Explanation)
+    assert (result.explained_words, result.total_words) == (5, 30)
+    assert sum(w is not None for _, w in result.pieces) == 5
+
+
+def test_a_refused_text_is_not_explained() -> None:
+    engine = BatchEngine(FakeClassifier(), max_text_chars=10)
+    assert isinstance(explain("   ", engine.classify, max_words=5), Rejection)
+
+
+@pytest.fixture(scope="module")
+def embedded_client() -> Iterator[Client]:
+    settings = Settings(model=str(EMBEDDED_MODEL), device="cpu", num_threads=1)
+    classifier, info = load_classifier(settings)
+    with launched(build_service(classifier, info, settings)) as url:
+        yield Client(url, verbose=False)
+
+
+def _positive(client: Client, text: str) -> float:
+    label, _ = client.predict(text, api_name="/classify")
+    return next(c["confidence"] for c in label["confidences"] if c["label"] == "positive")
+
+
+def test_removing_the_top_positive_word_lowers_the_positive_score(embedded_client: Client) -> None:
+    text = "A wonderful film with a clumsy ending."
+    highlighted, notice = embedded_client.predict(text, api_name="/explain")
+    assert "leave-one-word-out occlusion" in notice
+    weighted = [
+        (h["token"], h["class_or_confidence"])
+        for h in highlighted
+        if h["class_or_confidence"] is not None
+    ]
+    top_word, top_weight = max(weighted, key=lambda item: item[1])
+    assert top_word == "wonderful"
+    assert top_weight > 0
+    weakest_word = min(weighted, key=lambda item: item[1])[0]
+    assert weakest_word == "clumsy"
+    without = text.replace(f" {top_word}", "", 1)
+    assert _positive(embedded_client, without) < _positive(embedded_client, text)
