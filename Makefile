@@ -8,7 +8,7 @@ CHROMIUM_PATH ?= /usr/bin/chromium
 VADER_SDIST := .cache/vaderSentiment-3.3.2.tar.gz
 MODEL_DIR := models/minilm-rt-sentiment
 
-.PHONY: install install-dev browser run serve test test-fast e2e lint fmt data model evaluate bench bench-quick publish-dry-run clean
+.PHONY: install install-dev browser run serve test test-fast e2e lint fmt data model evaluate bench bench-quick publish-dry-run publish clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed (transformers 5)" if sys.version_info < (3, 11) else 0)'
@@ -64,10 +64,23 @@ data: install-dev $(VADER_SDIST)
 
 model: data
 	$(PY) -m sentiment_demo.training --output $(MODEL_DIR)
-	$(PY) -m sentiment_demo.evaluation --model $(MODEL_DIR) --write-card --json $(MODEL_DIR)/evaluation.json
+	$(PY) -m sentiment_demo.evaluation --model $(MODEL_DIR) --compare bfloat16 --write-card --json $(MODEL_DIR)/evaluation.json
 
 evaluate: data
 	$(PY) -m sentiment_demo.evaluation --model $(MODEL_DIR) --compare bfloat16
+
+bench: install-dev
+	$(PY) -m bench.run --soak 5000
+
+bench-quick: install-dev
+	$(PY) -m bench.run --quick
+
+SPACE ?= your-name/sentiment-demo
+publish-dry-run: install
+	$(PY) spaces/publish.py --space $(SPACE) --dry-run
+
+publish: install
+	$(PY) spaces/publish.py --space $(SPACE)
 
 clean:
 	rm -rf .cache .pytest_cache .ruff_cache

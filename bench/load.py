@@ -87,7 +87,14 @@ def _check_loopback(base_url: str) -> None:
 
 
 async def _call(client: httpx.AsyncClient, api: str, payload: list[object]) -> str | None:
-    """One Gradio API call; None on success, else the error text."""
+    """One Gradio API call (or one POST /predict when api is "/predict"); None on success."""
+    if api == "/predict":
+        response = await client.post("/predict", json={"inputs": payload[0], "truncate": True})
+        return (
+            None
+            if response.status_code == 200
+            else f"{response.status_code}: {response.text[:200]}"
+        )
     response = await client.post(f"/gradio_api/call/{api}", json={"data": payload})
     if response.status_code != 200:
         return f"POST {response.status_code}: {response.text[:200]}"

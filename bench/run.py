@@ -43,7 +43,11 @@ def server(name: str, command: list[str], port: int, env: dict[str, str]) -> Ite
     log_path.parent.mkdir(exist_ok=True)
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=os.environ | env, stdout=log, stderr=subprocess.STDOUT
+            command,
+            cwd=REPO_ROOT,
+            env=os.environ | {"PYTHONPATH": str(REPO_ROOT)} | env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 180
@@ -86,14 +90,15 @@ def levels_for(
     levels: tuple[int, ...],
     max_requests: int,
     max_seconds: float,
+    api: str = "classify",
 ) -> list[LoadResult]:
     results = []
     with server(name, command, port, env) as pid:
         base = f"http://127.0.0.1:{port}"
-        run_load(base, "classify", one_text(texts), 4, pid, 40, 20)  # warm the server and the queue
+        run_load(base, api, one_text(texts), 4, pid, 40, 20)  # warm the server and the queue
         for concurrency in levels:
             result = run_load(
-                base, "classify", one_text(texts), concurrency, pid, max_requests, max_seconds
+                base, api, one_text(texts), concurrency, pid, max_requests, max_seconds
             )
             results.append(result)
             _print_level(name, result)
@@ -129,6 +134,26 @@ def batch_throughput(
         rate = (result.requests - result.errors) * per_call / result.seconds
         print(
             f"  {name:<22} {per_call} texts per call: {rate:,.0f} sentences/s "
+            f"(errors {result.errors}, others {result.other_cores:.2f} cores) {result.first_error}"
+        )
+        return rate
+
+
+def predict_throughput(
+    command: list[str], port: int, env: dict[str, str], texts: list[str], per_call: int, calls: int
+) -> float:
+    """Sentences/s through JSON /predict, `per_call` texts per request, one client."""
+    with server("app /predict", command, port, env) as pid:
+        base = f"http://127.0.0.1:{port}"
+
+        def payload(i: int) -> list[object]:
+            return [[texts[(i * per_call + j) % len(texts)] for j in range(per_call)]]
+
+        run_load(base, "/predict", payload, 1, pid, 2, 30)
+        result = run_load(base, "/predict", payload, 1, pid, calls, 120)
+        rate = (result.requests - result.errors) * per_call / result.seconds
+        print(
+            f"  {'app /predict':<22} {per_call} texts per call: {rate:,.0f} sentences/s "
             f"(errors {result.errors}, others {result.other_cores:.2f} cores) {result.first_error}"
         )
         return rate
@@ -188,17 +213,33 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     app_env = {"SENTIMENT_PORT": str(port), "SENTIMENT_MODEL": args.model}
     app = [sys.executable, "app.py"]
-    servers: dict[str, tuple[list[str], dict[str, str]]] = {
-        "app bfloat16": (app, app_env | {"SENTIMENT_DTYPE": "bfloat16"}),
-        "seed tutorial app": ([sys.executable, "bench/seed_app.py", args.model, str(port)], {}),
-        "no-model app": ([sys.executable, "bench/noop_app.py", str(port)], {}),
+    bf16_env = app_env | {"SENTIMENT_DTYPE": "bfloat16"}
+    servers: dict[str, tuple[list[str], dict[str, str], str]] = {
+        "app bfloat16": (app, bf16_env, "classify"),
+        "app bfloat16 /predict": (app, bf16_env, "/predict"),
+        "seed tutorial app": (
+            [sys.executable, "bench/seed_app.py", args.model, str(port)],
+            {},
+            "classify",
+        ),
+        "no-model app": ([sys.executable, "bench/noop_app.py", str(port)], {}, "classify"),
     }
     if not quick:
-        servers["app float32"] = (app, app_env | {"SENTIMENT_DTYPE": "float32"})
-    print("classify, one text per call, closed loop:")
+        servers["app float32"] = (app, app_env | {"SENTIMENT_DTYPE": "float32"}, "classify")
+        servers["app bf16, no merging"] = (
+            app,
+            bf16_env | {"SENTIMENT_HANDLER_CONCURRENCY": "1", "SENTIMENT_BATCH_WAIT_MS": "0"},
+            "classify",
+        )
+        servers["app bfloat16, 2 threads"] = (
+            app,
+            bf16_env | {"SENTIMENT_NUM_THREADS": "2"},
+            "classify",
+        )
+    print("one text per call, closed loop (classify through Gradio's queue, or JSON /predict):")
     loads = {
-        name: levels_for(name, cmd, port, env, texts, levels, max_requests, max_seconds)
-        for name, (cmd, env) in servers.items()
+        name: levels_for(name, cmd, port, env, texts, levels, max_requests, max_seconds, api)
+        for name, (cmd, env, api) in servers.items()
     }
 
     print("classify_batch, many texts per call:")
@@ -206,16 +247,17 @@ def main(argv: list[str] | None = None) -> int:
         "app bfloat16",
         app,
         port,
-        servers["app bfloat16"][1],
+        bf16_env,
         texts,
         per_call=500 if not quick else 250,
         calls=6 if not quick else 3,
     )
-    soak_result = (
-        soak(app, port, servers["app bfloat16"][1], texts, args.soak) if args.soak else None
+    predict_rate = predict_throughput(
+        app, port, bf16_env, texts, per_call=500 if not quick else 250, calls=6 if not quick else 3
     )
+    soak_result = soak(app, port, bf16_env, texts, args.soak) if args.soak else None
 
-    report = _ratios(loads, ceilings["bfloat16"], batch_rate)
+    report = _ratios(loads, ceilings["bfloat16"], batch_rate, predict_rate)
     args.json.parent.mkdir(exist_ok=True)
     args.json.write_text(
         json.dumps(
@@ -223,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ceilings": {k: asdict(v) for k, v in ceilings.items()},
                 "loads": {k: [summarize(r) for r in v] for k, v in loads.items()},
                 "batch_sentences_per_s": batch_rate,
+                "predict_sentences_per_s": predict_rate,
                 "ratios": report,
                 "soak": soak_result,
             },
@@ -233,7 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _ratios(loads: dict[str, list[LoadResult]], ceiling: CeilingResult, batch_rate: float) -> dict:
+def _ratios(
+    loads: dict[str, list[LoadResult]],
+    ceiling: CeilingResult,
+    batch_rate: float,
+    predict_rate: float,
+) -> dict:
     by_c = {name: {r.concurrency: r for r in results} for name, results in loads.items()}
     app, seed, noop = by_c["app bfloat16"], by_c["seed tutorial app"], by_c["no-model app"]
     c = 32
@@ -243,6 +291,9 @@ def _ratios(loads: dict[str, list[LoadResult]], ceiling: CeilingResult, batch_ra
         "classify C=32 / ceiling": app[c].rps / ceiling.sentences_per_s,
         "classify C=32 / seed app C=32": app[c].rps / seed[c].rps,
         "batch endpoint / ceiling": batch_rate / ceiling.sentences_per_s,
+        "/predict many per call / ceiling": predict_rate / ceiling.sentences_per_s,
+        "/predict C=32 / ceiling": by_c["app bfloat16 /predict"][c].rps / ceiling.sentences_per_s,
+        "/predict C=1 p50 ms": by_c["app bfloat16 /predict"][1].percentile(50),
         "C=1 p50 ms": app[1].percentile(50),
         "C=1 bound ms (1.3 x forward + 15)": latency_bound,
         "no-model server CPU ms/req": noop[c].server_cpu_ms_per_request,

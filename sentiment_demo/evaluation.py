@@ -66,7 +66,13 @@ def agreement(a: SetResult, b: SetResult) -> float:
     return sum(x == y for x, y in zip(a.predicted, b.predicted, strict=True)) / a.size
 
 
-def write_card(model_dir: Path, results: dict[str, SetResult], dtype: str) -> None:
+def write_card(
+    model_dir: Path,
+    results: dict[str, SetResult],
+    dtype: str,
+    compare: dict[str, SetResult] | None = None,
+    compare_dtype: str = "",
+) -> None:
     """Write models/<name>/README.md: front matter with model-index metrics, then the story."""
     training = json.loads((model_dir / "training.json").read_text())
     card_data = ModelCardData(
@@ -90,10 +96,22 @@ def write_card(model_dir: Path, results: dict[str, SetResult], dtype: str) -> No
             for name, result in results.items()
         ],
     )
-    rows = "\n".join(
-        f"| {SET_TITLES[name]} | {r.size:,} | {100 * r.accuracy:.1f}% |"
-        for name, r in results.items()
-    )
+    if compare:
+        header = (
+            f"| evaluation set | texts | accuracy ({dtype}) | accuracy ({compare_dtype}) | "
+            "labels agreeing |\n|---|---:|---:|---:|---:|"
+        )
+        rows = "\n".join(
+            f"| {SET_TITLES[name]} | {r.size:,} | {100 * r.accuracy:.2f}% | "
+            f"{100 * compare[name].accuracy:.2f}% | {100 * agreement(r, compare[name]):.2f}% |"
+            for name, r in results.items()
+        )
+    else:
+        header = "| evaluation set | texts | accuracy |\n|---|---:|---:|"
+        rows = "\n".join(
+            f"| {SET_TITLES[name]} | {r.size:,} | {100 * r.accuracy:.2f}% |"
+            for name, r in results.items()
+        )
     recipe = training["recipe"]
     body = f"""
 # {model_dir.name}
@@ -105,10 +123,10 @@ it works with no network, and is small enough to answer in milliseconds on a lap
 
 ## Accuracy
 
-Measured with the app's own loader ({dtype} on CPU), reproduced by `make evaluate`:
+Measured with the app's own loader on CPU, reproduced by `make evaluate`. The app serves bfloat16 on CPUs with
+native bf16 instructions (about 3× faster) and float32 elsewhere; both are shown:
 
-| evaluation set | texts | accuracy |
-|---|---:|---:|
+{header}
 {rows}
 
 Validation accuracy during training (best epoch kept): {100 * training["validation_accuracy"]:.1f}%.
@@ -184,6 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'set':<14} {'texts':>6} {args.dtype:>9}")
     for name, r in results.items():
         print(f"{name:<14} {r.size:>6} {100 * r.accuracy:>8.2f}%")
+    other: dict[str, SetResult] = {}
     if args.compare:
         other = predict_labels(str(args.model), args.compare, sets)
         print(f"\n{'set':<14} {args.compare:>9} {'Δ points':>9} {'agreement':>10}")
@@ -201,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     if args.write_card:
-        write_card(args.model, results, args.dtype)
+        write_card(args.model, results, args.dtype, other if args.compare else None, args.compare)
         print(f"wrote {args.model / 'README.md'}")
 
 

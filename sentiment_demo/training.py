@@ -13,10 +13,11 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-from datasets import DatasetDict
+from datasets import DatasetDict, concatenate_datasets
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -55,23 +56,12 @@ def base_model_path() -> Path:
 
 
 def train(recipe: Recipe, seeds: list[int], output: Path, work_dir: Path) -> dict[str, object]:
-    """Fine-tune once per seed, then save the best of the runs and their average, in float16.
+    """Selection: fine-tune once per seed on the train split and keep the best candidate.
 
-    The average of the runs' weights (a uniform model soup) is kept only when it beats every single
-    run on the validation split; the test split and the VADER sets never take part in the choice.
+    The candidates are each run and their average (a uniform model soup); the one with the best
+    validation accuracy is saved in float16. The test split and the VADER sets never take part.
     """
-    base = base_model_path()
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    # The shipped tokenizer.json pads and truncates every input to 128 tokens; pad per batch instead.
-    tokenizer.backend_tokenizer.no_padding()
-    tokenizer.backend_tokenizer.no_truncation()
-    splits = split_rt(read_rt_snippets())
-    logger.info("split sizes: %s", {k: len(v) for k, v in splits.items()})
-    encoded = splits.map(
-        lambda batch: tokenizer(batch["text"], truncation=True, max_length=recipe.max_length),
-        batched=True,
-        remove_columns=["text"],
-    )
+    tokenizer, splits, encoded = _prepare(recipe)
     started = time.perf_counter()
     runs: list[tuple[int, float, dict[str, torch.Tensor]]] = []
     for seed in seeds:
@@ -79,26 +69,18 @@ def train(recipe: Recipe, seeds: list[int], output: Path, work_dir: Path) -> dic
         trainer.train()
         accuracy = float(trainer.evaluate()["eval_accuracy"])
         logger.info("seed %d: validation accuracy %.4f", seed, accuracy)
-        state = {k: v.detach().float().clone() for k, v in trainer.model.state_dict().items()}
-        runs.append((seed, accuracy, state))
+        runs.append((seed, accuracy, _state(trainer.model)))
     train_seconds = time.perf_counter() - started
 
     candidates = {f"seed {seed}": state for seed, _, state in runs}
     scores = {f"seed {seed}": accuracy for seed, accuracy, _ in runs}
     if len(runs) > 1:
-        candidates["soup"] = {k: sum(r[2][k] for r in runs) / len(runs) for k in runs[0][2]}
+        candidates["soup"] = _average([state for _, _, state in runs])
         soup_trainer = _trainer(recipe, seeds[0], tokenizer, encoded, work_dir / "soup")
         soup_trainer.model.load_state_dict(candidates["soup"])
         scores["soup"] = float(soup_trainer.evaluate()["eval_accuracy"])
         logger.info("soup of %d runs: validation accuracy %.4f", len(runs), scores["soup"])
     chosen = max(scores, key=lambda name: scores[name])
-    model = _trainer(recipe, seeds[0], tokenizer, encoded, work_dir / "final").model
-    model.load_state_dict(candidates[chosen])
-
-    output.mkdir(parents=True, exist_ok=True)
-    # float16 on disk halves the size; loading.py loads it back to the precision the device wants.
-    model.to(torch.float16).save_pretrained(output, safe_serialization=True)
-    tokenizer.save_pretrained(output)
     report = {
         "validation_accuracy": round(scores[chosen], 4),
         "chosen": chosen,
@@ -109,8 +91,84 @@ def train(recipe: Recipe, seeds: list[int], output: Path, work_dir: Path) -> dic
         "recipe": asdict(recipe),
         "split_sizes": {k: len(v) for k, v in splits.items()},
     }
-    (output / "training.json").write_text(json.dumps(report, indent=2) + "\n")
+    _save(recipe, candidates[chosen], tokenizer, encoded, output, work_dir, report)
     return report
+
+
+def final_fit(
+    recipe: Recipe, selection: dict[str, Any], output: Path, work_dir: Path
+) -> dict[str, Any]:
+    """Refit the selected candidate on train + validation, with the epochs fixed by selection.
+
+    A soup is refitted as a soup of the same seeds; a single seed as that seed alone. Nothing is
+    evaluated here: the test split stays untouched until `sentiment_demo.evaluation`.
+    """
+    tokenizer, _, encoded = _prepare(recipe)
+    combined = DatasetDict(
+        train=concatenate_datasets([encoded["train"], encoded["validation"]]),
+        validation=encoded["validation"],
+    )
+    chosen = selection["chosen"]
+    seeds = selection["seeds"] if chosen == "soup" else [int(chosen.split()[-1])]
+    started = time.perf_counter()
+    states = []
+    for seed in seeds:
+        trainer = _trainer(
+            recipe, seed, tokenizer, combined, work_dir / f"final-{seed}", final=True
+        )
+        trainer.train()
+        states.append(_state(trainer.model))
+    report = dict(selection)
+    report |= {
+        "final_fit": f"{chosen} refitted on train + validation ({len(combined['train']):,} texts)",
+        "final_fit_seconds": round(time.perf_counter() - started, 1),
+    }
+    _save(recipe, _average(states), tokenizer, combined, output, work_dir, report)
+    return report
+
+
+def _prepare(recipe: Recipe) -> tuple[PreTrainedTokenizerBase, DatasetDict, DatasetDict]:
+    tokenizer = AutoTokenizer.from_pretrained(base_model_path())
+    # The shipped tokenizer.json pads and truncates every input to 128 tokens; pad per batch instead.
+    tokenizer.backend_tokenizer.no_padding()
+    tokenizer.backend_tokenizer.no_truncation()
+    splits = split_rt(read_rt_snippets())
+    logger.info("split sizes: %s", {k: len(v) for k, v in splits.items()})
+    encoded = splits.map(
+        lambda batch: tokenizer(batch["text"], truncation=True, max_length=recipe.max_length),
+        batched=True,
+        remove_columns=["text"],
+    )
+    return tokenizer, splits, encoded
+
+
+def _state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().float().clone() for k, v in model.state_dict().items()}
+
+
+def _average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {k: sum(state[k] for state in states) / len(states) for k in states[0]}
+
+
+def _save(
+    recipe: Recipe,
+    state: dict[str, torch.Tensor],
+    tokenizer: PreTrainedTokenizerBase,
+    encoded: DatasetDict,
+    output: Path,
+    work_dir: Path,
+    report: dict[str, Any],
+) -> None:
+    model = _trainer(recipe, 0, tokenizer, encoded, work_dir / "save").model
+    model.load_state_dict(state)
+    output.mkdir(parents=True, exist_ok=True)
+    # float16 on disk halves the size; loading.py loads it back to the precision the device wants.
+    model.to(torch.float16).save_pretrained(output, safe_serialization=True)
+    # Tokenizing the training set with truncation=True left that setting in the backend; clear it.
+    tokenizer.backend_tokenizer.no_truncation()
+    tokenizer.backend_tokenizer.no_padding()
+    tokenizer.save_pretrained(output)
+    (output / "training.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
 def _use_bf16(recipe: Recipe) -> bool:
@@ -118,7 +176,12 @@ def _use_bf16(recipe: Recipe) -> bool:
 
 
 def _trainer(
-    recipe: Recipe, seed: int, tokenizer: PreTrainedTokenizerBase, encoded: DatasetDict, out: Path
+    recipe: Recipe,
+    seed: int,
+    tokenizer: PreTrainedTokenizerBase,
+    encoded: DatasetDict,
+    out: Path,
+    final: bool = False,
 ) -> Trainer:
     set_seed(seed)
     model = AutoModelForSequenceClassification.from_pretrained(
@@ -137,10 +200,11 @@ def _trainer(
         per_device_train_batch_size=recipe.batch_size,
         per_device_eval_batch_size=128,
         train_sampling_strategy="group_by_length",
-        eval_strategy="epoch",
-        save_strategy="epoch",
+        # Selection keeps each run's best epoch; a final fit trains the fixed epochs, unevaluated.
+        eval_strategy="no" if final else "epoch",
+        save_strategy="no" if final else "epoch",
         save_total_limit=1,
-        load_best_model_at_end=True,
+        load_best_model_at_end=not final,
         metric_for_best_model="accuracy",
         bf16=_use_bf16(recipe),
         use_cpu=not torch.cuda.is_available(),
@@ -180,6 +244,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-length", type=int, default=defaults.max_length)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--seeds", default="42,43,44", help="one run per seed, then a soup")
+    parser.add_argument(
+        "--final-fit",
+        type=Path,
+        metavar="TRAINING_JSON",
+        help="refit the candidate chosen in this selection report on train + validation",
+    )
     parser.add_argument("--no-bf16", action="store_true", help="train in float32")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -191,6 +261,10 @@ def main(argv: list[str] | None = None) -> None:
         batch_size=args.batch_size,
         bf16=not args.no_bf16,
     )
+    if args.final_fit:
+        selection = json.loads(args.final_fit.read_text())
+        print(json.dumps(final_fit(recipe, selection, args.output, args.work_dir), indent=2))
+        return
     seeds = [int(seed) for seed in args.seeds.split(",")]
     print(json.dumps(train(recipe, seeds, args.output, args.work_dir), indent=2))
 

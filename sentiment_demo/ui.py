@@ -1,7 +1,8 @@
-"""The Gradio Blocks app: Analyse, Batch and Model tabs over one BatchEngine; the only module importing gradio.
+"""The Gradio Blocks app: Analyse, Batch and Model tabs; the only module of the package importing gradio.
 
-It turns engine outcomes into components (a Rejection becomes a notice next to an empty label) and wires
-every model event to one queue (`concurrency_id="model"`). It knows nothing about torch or tokenizers.
+It calls one classify function (the scheduler's, in the app), turns outcomes into components (a Rejection
+becomes a notice next to an empty label), and puts every model event in one concurrency group. It knows
+nothing about torch or tokenizers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from sentiment_demo import explain as explanations
 from sentiment_demo.batch_input import (
     BatchInput,
     csv_columns,
@@ -29,7 +31,7 @@ from sentiment_demo.batch_input import (
 from sentiment_demo.config import Settings
 from sentiment_demo.engine import Outcome, Prediction, Rejection
 from sentiment_demo.errors import InputError, OverloadedError
-from sentiment_demo.explain import METHOD, Explanation, explain
+from sentiment_demo.explain import METHOD, Explanation
 from sentiment_demo.loading import ModelInfo
 
 ClassifyFn = Callable[[Sequence[object]], list[Outcome]]
@@ -126,7 +128,9 @@ def batch_summary(batch: BatchInput, table: pd.DataFrame) -> str:
 
 def model_markdown(info: ModelInfo, settings: Settings) -> str:
     """The Model panel: what is loaded, where, and how requests are batched."""
-    if info.is_local:
+    if info.device == "remote":
+        source = f"`{info.model}` (remote endpoint)"
+    elif info.is_local:
         source = f"`{Path(info.model).name}` (local folder, embedded in this app)"
     else:
         source = f"[`{info.model}`](https://huggingface.co/{info.model}) (Hugging Face Hub)"
@@ -141,7 +145,7 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
 | CPU threads | {info.num_threads} |
 | Longest text the model reads | {info.max_tokens} tokens; longer texts are truncated, with a notice |
 | Longest accepted text | {settings.max_text_chars:,} characters |
-| Batching | up to {settings.max_batch_size} queued requests per forward pass |
+| Batching | up to {settings.max_batch_size} texts per forward pass, merged from every caller; the model waits {settings.batch_wait_ms:g} ms after a request for others to join |
 | Token budget | at most {settings.max_batch_tokens:,} padded tokens per forward pass |
 | Queue | at most {settings.queue_size} waiting requests; beyond that the app answers "busy" |
 | Batch tab | at most {settings.max_batch_rows:,} texts, uploads up to {settings.max_upload_kb:,} KiB |
@@ -185,14 +189,18 @@ def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> 
     """Build the app over `classify_fn`, which takes texts and returns one outcome per text."""
     labels = info.labels
 
+    # The names and docstrings of these handlers are what MCP clients see as tools.
     def classify(text: list[object]) -> tuple[list[Any], list[str]]:
+        """Classify the sentiment of one English text: every label's score, and a notice."""
         # Batched: `text` holds one text per queued request (named for the API page).
         with busy_as_gradio_error():
             return classify_texts(classify_fn, text)
 
-    def explain_text(text: str) -> tuple[list[tuple[str, float | None]], str]:
+    def explain(text: str) -> tuple[list[tuple[str, float | None]], str]:
+        """Show which words of a text pushed its sentiment, with weights in [-1, 1]."""
         with busy_as_gradio_error():
-            return explanation_value(explain(text, classify_fn, settings.max_explain_words))
+            result = explanations.explain(text, classify_fn, settings.max_explain_words)
+        return explanation_value(result)
 
     def classify_many(texts: Sequence[str], progress: Callable[..., Any]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -201,12 +209,13 @@ def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> 
             outcomes += classify_fn(texts[start : start + PROGRESS_CHUNK])
         return outcomes
 
-    def analyse_batch(
+    def classify_batch(
         pasted: str | None,
         upload: str | None,
         column: str | None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008  (Gradio's way to ask for a progress bar)
     ) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
+        """Classify many texts (one per line, or a .txt/.csv file): a table, counts, a CSV file."""
         try:
             if upload:
                 batch = texts_from_file(
@@ -341,7 +350,7 @@ def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> 
         text_in.submit(**classify_kwargs, api_visibility="private")
         examples.load_input_event.then(**classify_kwargs, api_visibility="private")
         explain_btn.click(
-            explain_text,
+            explain,
             inputs=[text_in],
             outputs=[explanation_out, explain_status_out],
             api_name="explain",
@@ -353,7 +362,7 @@ def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> 
             list_columns, inputs=[file_in], outputs=[column_in], api_visibility="private"
         )
         batch_btn.click(
-            analyse_batch,
+            classify_batch,
             inputs=[texts_in, file_in, column_in],
             outputs=[table_out, chart_out, download_out, batch_status_out],
             api_name="classify_batch",

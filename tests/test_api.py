@@ -170,3 +170,12 @@ def test_predict_and_metrics_need_the_login_when_the_app_has_one() -> None:
         assert ok.json()[0]["label"] == "positive"
         wrong = httpx.post(f"{url}/predict", json={"inputs": "good"}, auth=("ann", "nope"))
         assert wrong.status_code == 401
+
+
+def test_mcp_flag_serves_the_named_endpoints_as_tools() -> None:
+    settings = Settings(mcp=True)
+    with launched(build_service(FakeClassifier(), INFO, settings)) as url:
+        schema = httpx.get(f"{url}/gradio_api/mcp/schema", timeout=30)
+        assert schema.status_code == 200
+        names = {tool["name"] for tool in schema.json()}
+        assert {"classify", "classify_batch", "explain"} <= names

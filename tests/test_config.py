@@ -90,3 +90,10 @@ def test_help_lists_every_setting_and_its_variable() -> None:
     for spec in fields(Settings):
         assert "--" + spec.name.replace("_", "-") in result.stdout
         assert env_name(spec.name) in result.stdout.replace("\n", "").replace(" ", "")
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    for spec in fields(Settings):
+        row = f"| `--{spec.name.replace('_', '-')}` | `{env_name(spec.name)}` |"
+        assert row in readme, f"README's configuration table lacks {spec.name}"

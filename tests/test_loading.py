@@ -141,7 +141,7 @@ def test_embedded_model_gets_obvious_sentences_right(
     prediction = embedded_engine.classify([text])[0]
     assert isinstance(prediction, Prediction)
     assert prediction.label == label
-    assert prediction.score > 0.8
+    assert prediction.score > 0.7  # clearly above chance; the soup is less extreme than one run
 
 
 @pytest.mark.gpu

@@ -38,7 +38,7 @@ publish = _load_publish()
 
 def _gradio_pin() -> str:
     for line in (REPO_ROOT / "requirements.txt").read_text().splitlines():
-        if line.startswith("gradio=="):
+        if line.startswith(("gradio==", "gradio[")):
             return line.split("==")[1].strip()
     raise AssertionError("requirements.txt does not pin gradio")
 

@@ -148,3 +148,19 @@ def test_csv_upload_shows_the_table_and_downloads_results(page: Page, tmp_path: 
 def test_use_via_api_page_lists_classify(page: Page) -> None:
     page.get_by_role("button", name=re.compile("Use via API")).click()
     expect(page.get_by_text("/classify_batch").first).to_be_visible()
+
+
+def test_explain_colours_the_words_that_pushed_the_prediction(page: Page) -> None:
+    _text_box(page).fill("A wonderful film with a clumsy ending.")
+    page.get_by_role("button", name="Explain", exact=True).click()
+    output = page.locator("#explanation-output")
+    expect(output).to_contain_text("wonderful")
+    expect(output).to_contain_text("clumsy")
+    expect(page.locator("#explanation-status")).to_contain_text("leave-one-word-out occlusion")
+
+
+def test_json_routes_answer_next_to_the_ui(app_url: str) -> None:
+    assert httpx.get(f"{app_url}/readyz").json()["status"] == "ready"
+    scores = httpx.post(f"{app_url}/predict", json={"inputs": "A wonderful film."}).json()
+    assert scores[0]["label"] == "positive"
+    assert "sentiment_requests_total" in httpx.get(f"{app_url}/metrics").text
