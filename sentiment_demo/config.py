@@ -60,7 +60,8 @@ class Settings:
     )
     num_threads: int = _setting(
         0,
-        "torch intra-op threads; 0 keeps one core for the web server (cores - 1, at least 1)",
+        "torch intra-op threads; 0 means one per core (fastest under load in bench/); set 1 "
+        "when other processes share a small machine",
         cast=int,
         minimum=0,
     )
@@ -74,15 +75,16 @@ class Settings:
         minimum=1,
     )
     batch_wait_ms: float = _setting(
-        2.0,
-        "how long the model waits after a request for others to join its batch, in ms",
+        0.0,
+        "how long the model waits after a request for others to join its batch, in ms "
+        "(0: it takes whatever is already waiting; a wait measured slower in bench/)",
         cast=float,
         minimum=0,
     )
     handler_concurrency: int = _setting(
-        4,
-        "queued batches that may wait on the model at once (the model still runs one batch at "
-        "a time and merges them)",
+        1,
+        "queued Gradio batches that may wait on the model at once (more measured slower in "
+        "bench/ on 2 cores)",
         cast=int,
         minimum=1,
     )

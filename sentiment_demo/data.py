@@ -119,12 +119,18 @@ def read_vader_set(folder: Path, name: str, exclude: set[str] | None = None) -> 
 
 
 def evaluation_sets(vader_folder: Path | None) -> list[LabelledTexts]:
-    """The RT test split, then each VADER set (movie snippets seen in RT training removed)."""
+    """The RT test split, then each VADER set.
+
+    VADER movie snippets that also occur in the RT train or validation split are removed: the final fit
+    trains on both.
+    """
     splits = split_rt(read_rt_snippets())
     sets = [LabelledTexts("rt_test", splits["test"]["text"], splits["test"]["label"])]
     if vader_folder is None:
         return sets
-    seen_in_training = {normalize_for_matching(t) for t in splits["train"]["text"]}
+    seen_in_training = {
+        normalize_for_matching(t) for t in [*splits["train"]["text"], *splits["validation"]["text"]]
+    }
     for name in VADER_SETS:
         exclude = seen_in_training if name == "vader_movies" else None
         sets.append(read_vader_set(vader_folder, name, exclude))

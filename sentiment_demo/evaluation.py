@@ -24,7 +24,7 @@ SET_TITLES = {
     "vader_tweets": "VADER tweets (out of domain)",
     "vader_amazon": "VADER Amazon review snippets (out of domain)",
     "vader_nyt": "VADER NYT editorial snippets (out of domain)",
-    "vader_movies": "VADER movie snippets, RT training texts removed",
+    "vader_movies": "VADER movie snippets, RT train/validation texts removed",
 }
 
 
@@ -113,6 +113,13 @@ def write_card(
             for name, r in results.items()
         )
     recipe = training["recipe"]
+    final_fit = ""
+    if "final_fit" in training:
+        final_fit = (
+            f" The shipped weights are the final fit: {training['final_fit']}, the epochs fixed "
+            f"by selection and no evaluation during training "
+            f"({training['final_fit_seconds'] / 60:.1f} minutes)."
+        )
     body = f"""
 # {model_dir.name}
 
@@ -129,10 +136,10 @@ native bf16 instructions (about 3× faster) and float32 elsewhere; both are show
 {header}
 {rows}
 
-Validation accuracy during training (best epoch kept): {100 * training["validation_accuracy"]:.1f}%.
-The VADER sets (Hutto & Gilbert, ICWSM 2014) are human-rated; the label is the sign of the mean rating and
+Validation accuracy of the chosen candidate during selection: {100 * training["validation_accuracy"]:.1f}%.
+The test split was used for nothing but these figures. The VADER sets (Hutto & Gilbert, ICWSM 2014) are human-rated; the label is the sign of the mean rating and
 neutral texts are dropped. They were never used for training or model selection. Movie snippets that also
-occur in the RT training split are removed from the VADER movie set.
+occur in the RT train or validation split are removed from the VADER movie set.
 
 ## Training data
 
@@ -151,7 +158,7 @@ weight decay {recipe["weight_decay"]}, batch {recipe["batch_size"]}, length-grou
 its best epoch by validation accuracy; the weights of the runs are averaged (a uniform model soup), and the
 candidate with the best validation accuracy is kept: {training["chosen"]}
 ({", ".join(f"{k}: {100 * v:.1f}%" for k, v in training["validation_accuracy_by_candidate"].items())}).
-Training took {training["train_seconds"] / 60:.1f} minutes on 2 CPU cores.
+Selection took {training["train_seconds"] / 60:.1f} minutes on 2 CPU cores.{final_fit}
 The weights are stored in float16 (45 MB); the app loads them in bfloat16 or float32 on CPU and float16 on
 GPU.
 

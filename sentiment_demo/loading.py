@@ -93,8 +93,11 @@ def resolve_dtype(requested: str, device: str) -> torch.dtype:
 
 
 def resolve_threads(requested: int) -> int:
-    """0 means every core but one, which is left for the web server's event loop (at least 1)."""
-    return requested if requested > 0 else max(1, (os.cpu_count() or 1) - 1)
+    """0 means one thread per core, measured fastest under load in bench/.
+
+    A core that another process keeps busy makes a thread wait; set 1 on such machines.
+    """
+    return requested if requested > 0 else max(1, os.cpu_count() or 1)
 
 
 class TransformersClassifier:

@@ -167,7 +167,10 @@ def explanation_value(
     """The HighlightedText value and the notice for one explanation."""
     if isinstance(result, Rejection):
         return [], f"⚠️ {result.message}"
-    notice = f"Weights towards **{result.label}**, by {METHOD}."
+    notice = (
+        f"Red words pushed towards **{result.label}**, blue words away from it (weights by {METHOD}; "
+        "stronger colour, stronger push)."
+    )
     if result.explained_words < result.total_words:
         notice += (
             f" Only the first {result.explained_words} of {result.total_words} words were weighed; "

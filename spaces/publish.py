@@ -32,11 +32,17 @@ APP_FILES = (
     "app.py",
     "requirements.txt",
     "sentiment_demo/__init__.py",
+    "sentiment_demo/api.py",
     "sentiment_demo/batch_input.py",
     "sentiment_demo/config.py",
     "sentiment_demo/engine.py",
     "sentiment_demo/errors.py",
+    "sentiment_demo/explain.py",
     "sentiment_demo/loading.py",
+    "sentiment_demo/metrics.py",
+    "sentiment_demo/remote.py",
+    "sentiment_demo/scheduler.py",
+    "sentiment_demo/serving.py",
     "sentiment_demo/ui.py",
 )
 MODEL_FILES = (

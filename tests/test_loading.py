@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -112,9 +113,9 @@ def test_cpu_bf16_detection_reads_cpu_flags(tmp_path: Path) -> None:
     assert not cpu_supports_bf16(tmp_path / "missing")
 
 
-def test_threads_leave_a_core_for_the_server() -> None:
+def test_threads_default_to_one_per_core() -> None:
     assert resolve_threads(3) == 3
-    assert resolve_threads(0) >= 1
+    assert resolve_threads(0) == (os.cpu_count() or 1)
 
 
 @pytest.fixture(scope="module")

@@ -48,11 +48,17 @@ APP_BUNDLE = {
     "app.py",
     "requirements.txt",
     "sentiment_demo/__init__.py",
+    "sentiment_demo/api.py",
     "sentiment_demo/batch_input.py",
     "sentiment_demo/config.py",
     "sentiment_demo/engine.py",
     "sentiment_demo/errors.py",
+    "sentiment_demo/explain.py",
     "sentiment_demo/loading.py",
+    "sentiment_demo/metrics.py",
+    "sentiment_demo/remote.py",
+    "sentiment_demo/scheduler.py",
+    "sentiment_demo/serving.py",
     "sentiment_demo/ui.py",
 }
 MODEL_BUNDLE = {
@@ -342,3 +348,14 @@ def test_staged_bundle_boots_alone_in_a_fresh_virtualenv(tmp_path: Path) -> None
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_bundle_holds_every_runtime_module_of_the_package(tmp_path: Path) -> None:
+    training_only = {"data.py", "training.py", "evaluation.py"}  # need datasets/accelerate
+    modules = {
+        f"sentiment_demo/{p.name}"
+        for p in (REPO_ROOT / "sentiment_demo").glob("*.py")
+        if p.name not in training_only
+    }
+    publish.stage(tmp_path, serve=None)
+    assert modules <= _staged_files(tmp_path)
