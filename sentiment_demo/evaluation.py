@@ -131,7 +131,7 @@ it works with no network, and is small enough to answer in milliseconds on a lap
 ## Accuracy
 
 Measured with the app's own loader on CPU, reproduced by `make evaluate`. The app serves bfloat16 on CPUs with
-native bf16 instructions (about 3× faster) and float32 elsewhere; both are shown:
+native bf16 instructions (1.7× the float32 throughput in bench/) and float32 elsewhere; both are shown:
 
 {header}
 {rows}
