@@ -74,8 +74,7 @@ def render_outcomes(
     rendered = []
     for index, outcome in enumerate(outcomes):
         if isinstance(outcome, Rejection):
-            status = 413 if "the limit is" in outcome.message else 422
-            raise ApiError(status, f"input {index}: {outcome.message}")
+            raise ApiError(413 if outcome.too_long else 422, f"input {index}: {outcome.message}")
         if outcome.truncated and not truncate:
             raise ApiError(
                 413,

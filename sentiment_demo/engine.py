@@ -58,9 +58,16 @@ class Prediction:
 
 @dataclass(frozen=True)
 class Rejection:
-    """A text the engine refused, with a message written for the person who sent it."""
+    """A text the engine refused, with a message written for the person who sent it.
+
+    Attributes:
+        message: what is wrong, naming the limit.
+        too_long: True when the text is over a size limit (HTTP 413), False when it is not
+            acceptable at all, e.g. empty (HTTP 422).
+    """
 
     message: str
+    too_long: bool = False
 
 
 Outcome = Prediction | Rejection
@@ -98,7 +105,8 @@ class BatchEngine:
         if len(text) > self.max_text_chars:
             return Rejection(
                 f"The text has {len(text):,} characters; the limit is {self.max_text_chars:,}. "
-                "Shorten it or split it into several texts."
+                "Shorten it or split it into several texts.",
+                too_long=True,
             )
         return None
 

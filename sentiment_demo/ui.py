@@ -112,11 +112,13 @@ def write_csv(table: pd.DataFrame) -> str:
     return handle.name
 
 
-def batch_summary(batch: BatchInput, table: pd.DataFrame) -> str:
+def batch_summary(batch: BatchInput, outcomes: Sequence[Outcome]) -> str:
     """One status line: how many texts, from where, and what happened to them."""
-    refused = int((table["label"] == "").sum())
-    truncated = int(table["note"].str.startswith("The text is").sum())
-    parts = [f"Analysed {len(table) - refused:,} of {len(table):,} texts from {batch.source}."]
+    refused = sum(isinstance(o, Rejection) for o in outcomes)
+    truncated = sum(isinstance(o, Prediction) and o.truncated for o in outcomes)
+    parts = [
+        f"Analysed {len(outcomes) - refused:,} of {len(outcomes):,} texts from {batch.source}."
+    ]
     if refused:
         parts.append(f"{refused:,} refused (see the note column).")
     if truncated:
@@ -233,8 +235,9 @@ def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> 
             # One user's request, not a shared batch: failing it alone is right.
             raise gr.Error(str(exc), title="Cannot analyse this input") from None
         with busy_as_gradio_error():
-            table = results_table(batch, classify_many(batch.texts, progress), labels)
-        return table, label_counts(table, labels), write_csv(table), batch_summary(batch, table)
+            outcomes = classify_many(batch.texts, progress)
+        table = results_table(batch, outcomes, labels)
+        return table, label_counts(table, labels), write_csv(table), batch_summary(batch, outcomes)
 
     def list_columns(upload: str | None) -> gr.Dropdown:
         if not upload or Path(upload).suffix.lower() != ".csv":
