@@ -23,6 +23,7 @@ from transformers import (
     AutoTokenizer,
     DataCollatorWithPadding,
     EvalPrediction,
+    PreTrainedModel,
     PreTrainedTokenizerBase,
     Trainer,
     TrainingArguments,
@@ -91,7 +92,7 @@ def train(recipe: Recipe, seeds: list[int], output: Path, work_dir: Path) -> dic
         "recipe": asdict(recipe),
         "split_sizes": {k: len(v) for k, v in splits.items()},
     }
-    _save(recipe, candidates[chosen], tokenizer, encoded, output, work_dir, report)
+    _save(candidates[chosen], tokenizer, output, report)
     return report
 
 
@@ -123,7 +124,7 @@ def final_fit(
         "final_fit": f"{chosen} refitted on train + validation ({len(combined['train']):,} texts)",
         "final_fit_seconds": round(time.perf_counter() - started, 1),
     }
-    _save(recipe, _average(states), tokenizer, combined, output, work_dir, report)
+    _save(_average(states), tokenizer, output, report)
     return report
 
 
@@ -151,15 +152,12 @@ def _average(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
 
 
 def _save(
-    recipe: Recipe,
     state: dict[str, torch.Tensor],
     tokenizer: PreTrainedTokenizerBase,
-    encoded: DatasetDict,
     output: Path,
-    work_dir: Path,
     report: dict[str, Any],
 ) -> None:
-    model = _trainer(recipe, 0, tokenizer, encoded, work_dir / "save").model
+    model = _new_model()
     model.load_state_dict(state)
     output.mkdir(parents=True, exist_ok=True)
     # float16 on disk halves the size; loading.py loads it back to the precision the device wants.
@@ -169,6 +167,17 @@ def _save(
     tokenizer.backend_tokenizer.no_padding()
     tokenizer.save_pretrained(output)
     (output / "training.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+def _new_model() -> PreTrainedModel:
+    """The base encoder with a fresh two-label classification head, in float32."""
+    return AutoModelForSequenceClassification.from_pretrained(
+        base_model_path(),
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+        dtype=torch.float32,
+    )
 
 
 def _use_bf16(recipe: Recipe) -> bool:
@@ -184,13 +193,7 @@ def _trainer(
     final: bool = False,
 ) -> Trainer:
     set_seed(seed)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base_model_path(),
-        num_labels=len(LABELS),
-        id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)},
-        dtype=torch.float32,
-    )
+    model = _new_model()
     args = TrainingArguments(
         output_dir=str(out),
         learning_rate=recipe.learning_rate,

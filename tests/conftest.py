@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -11,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 # Set before gradio or huggingface_hub are imported anywhere: no analytics, never the Hub.
@@ -126,6 +128,38 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def app_process(
+    command: list[str], cwd: Path, env: dict[str, str], log: Path, url: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `app.py` as a user would, wait until `url` answers, and stop it afterwards.
+
+    Fails the test with the server's output if it exits or does not answer within 180 s.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"{command[-1]} exited with {server.returncode}:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{url}/gradio_api/info", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"{command[-1]} did not answer within 180 s:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @contextmanager

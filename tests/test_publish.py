@@ -6,19 +6,18 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-import httpx
 import httpx2
 import pytest
+from gradio_client import Client
 from huggingface_hub import SpaceCard
 from huggingface_hub.errors import HfHubHTTPError
 
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import REPO_ROOT, app_process, free_port
 
 TOKEN = "hf_TestTokenThatMustNeverLeak1234567890"
 
@@ -321,33 +320,13 @@ def test_staged_bundle_boots_alone_in_a_fresh_virtualenv(tmp_path: Path) -> None
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env |= {"GRADIO_SERVER_PORT": str(port), "HF_HUB_OFFLINE": "1", "SENTIMENT_NUM_THREADS": "1"}
-    log = tmp_path / "app.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [str(python), "app.py"], cwd=bundle, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while True:
-            assert server.poll() is None, f"the bundle's app.py exited:\n{log.read_text()}"
-            try:
-                if httpx.get(f"{url}/gradio_api/info", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"no answer in 180 s:\n{log.read_text()}"
-            time.sleep(0.5)
-        from gradio_client import Client
-
+    url = f"http://127.0.0.1:{port}"
+    with app_process([str(python), "app.py"], bundle, env, tmp_path / "app.log", url):
         label, notice = Client(url, verbose=False).predict(
             "A gorgeous, heartfelt film. I loved it.", api_name="/classify"
         )
-        assert label["label"] == "positive"
-        assert notice == ""
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    assert label["label"] == "positive"
+    assert notice == ""
 
 
 def test_bundle_holds_every_runtime_module_of_the_package(tmp_path: Path) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import REPO_ROOT, app_process, free_port
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -32,34 +30,10 @@ def app_url() -> Iterator[str]:
         "SENTIMENT_MAX_TEXT_CHARS": "300",
         "PYTHONUNBUFFERED": "1",
     }
-    log = REPO_ROOT / ".cache" / "e2e-app.log"
-    log.parent.mkdir(exist_ok=True)
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "app.py"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"app.py exited with {server.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/gradio_api/info", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"app.py did not answer within 180 s:\n{log.read_text()}")
-            time.sleep(0.5)
+    log = REPO_ROOT / ".cache" / "e2e-app.log"
+    with app_process([sys.executable, "app.py"], REPO_ROOT, env, log, url):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
