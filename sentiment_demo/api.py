@@ -158,6 +158,7 @@ def add_api_routes(
                 "model": info.model,
                 "device": info.device,
                 "dtype": info.dtype,
+                "forward": info.forward,
                 "labels": list(info.labels),
                 "warmed_up": settings.warmup,
             }

@@ -81,6 +81,12 @@ class Settings:
         cast=float,
         minimum=0,
     )
+    unpadded: bool = _setting(
+        True,
+        "run BERT-family models on real tokens only, without padding (checked against the padded "
+        "forward at start-up; other architectures always use the padded one)",
+        cast=_bool,
+    )
     handler_concurrency: int = _setting(
         1,
         "queued Gradio batches that may wait on the model at once (more measured slower in "

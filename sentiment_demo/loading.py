@@ -1,8 +1,9 @@
-"""Loads a transformers text classifier once and runs it in batches: the only module that imports torch.
+"""Loads a transformers text classifier once and runs it in batches; with unpadded.py, all that imports torch.
 
 It resolves device, precision and thread count, then does the pipeline's three steps itself (tokenize,
-forward, postprocess) so that it can report truncation and pad each sub-batch only to its own longest
-text. Tensors never leave this module: callers get engine.Prediction values.
+forward, postprocess) so that it can report truncation and skip padding: BERT-family models run
+unpadded, others pad each sub-batch only to its own longest text. Tensors never leave this module:
+callers get engine.Prediction values.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, pipeline
 from sentiment_demo.config import Settings
 from sentiment_demo.engine import LabelScore, Prediction
 from sentiment_demo.errors import ModelLoadError
+from sentiment_demo.unpadded import UnpaddedBertForward
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,13 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 WARMUP_TEXTS = (
     "A quiet, lovely film.",
     "The plot goes nowhere, the jokes fall flat, and two hours have never felt longer than this.",
+)
+# Texts of different lengths in one batch: the unpadded forward must match the padded one on them.
+PARITY_TEXTS = (
+    *WARMUP_TEXTS,
+    "Fine.",
+    "Not bad at all. I expected to hate it and didn't, although the middle act drags a little and "
+    "the villain is a cardboard cut-out who exists only to explain the plot to everybody else.",
 )
 
 
@@ -44,6 +53,7 @@ class ModelInfo:
     load_seconds: float
     warmup_seconds: float
     model_card: str | None
+    forward: str = "padded"
 
     @property
     def is_local(self) -> bool:
@@ -123,6 +133,7 @@ class TransformersClassifier:
         multi_label = model.config.problem_type == "multi_label_classification"
         # The same rule as the text-classification pipeline: sigmoid for one output or multi-label.
         self.use_sigmoid = multi_label or model.config.num_labels == 1
+        self.unpadded: UnpaddedBertForward | None = None
 
     def classify_batch(self, texts: Sequence[str]) -> list[Prediction]:
         """Tokenize, run in length-sorted sub-batches within the token budget, and score every label."""
@@ -170,6 +181,16 @@ class TransformersClassifier:
 
     def _forward(self, batch_ids: list[list[int]]) -> list[tuple[list[float], list[float]]]:
         """Probabilities and logits of each text, as Python floats."""
+        if self.unpadded is not None:
+            with torch.inference_mode():
+                logits = self.unpadded(batch_ids).float()
+        else:
+            logits = self._padded_logits(batch_ids)
+        scores = logits.sigmoid() if self.use_sigmoid else logits.softmax(dim=-1)
+        return list(zip(scores.cpu().tolist(), logits.cpu().tolist(), strict=True))
+
+    def _padded_logits(self, batch_ids: list[list[int]]) -> torch.Tensor:
+        """The model's own forward on a batch padded to its longest text."""
         width = max(len(ids) for ids in batch_ids)
         input_ids = torch.full((len(batch_ids), width), self.pad_id, dtype=torch.long)
         attention_mask = torch.zeros((len(batch_ids), width), dtype=torch.long)
@@ -177,11 +198,38 @@ class TransformersClassifier:
             input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
             attention_mask[row, : len(ids)] = 1
         with torch.inference_mode():
-            logits = self.model(
+            return self.model(
                 input_ids=input_ids.to(self.device), attention_mask=attention_mask.to(self.device)
             ).logits.float()
-        scores = logits.sigmoid() if self.use_sigmoid else logits.softmax(dim=-1)
-        return list(zip(scores.cpu().tolist(), logits.cpu().tolist(), strict=True))
+
+    def use_unpadded_if_equal(self, tolerance: float) -> bool:
+        """Switch to the unpadded forward if this model has one and it matches the padded forward.
+
+        Both run on PARITY_TEXTS; every probability must agree within `tolerance`.
+        """
+        candidate = UnpaddedBertForward.from_model(self.model)
+        if candidate is None:
+            return False
+        batch_ids = self.tokenizer(list(PARITY_TEXTS), truncation=True, max_length=self.max_tokens)[
+            "input_ids"
+        ]
+        with torch.inference_mode():
+            padded = self._padded_logits(batch_ids)
+            unpadded = candidate(batch_ids).float()
+        if self.use_sigmoid:
+            difference = (padded.sigmoid() - unpadded.sigmoid()).abs().max().item()
+        else:
+            difference = (padded.softmax(-1) - unpadded.softmax(-1)).abs().max().item()
+        if difference > tolerance:
+            logger.warning(
+                "unpadded forward differs from the padded one by %.4f (tolerance %.4f); "
+                "serving the padded forward",
+                difference,
+                tolerance,
+            )
+            return False
+        self.unpadded = candidate
+        return True
 
 
 def load_classifier(settings: Settings) -> tuple[TransformersClassifier, ModelInfo]:
@@ -219,6 +267,9 @@ def load_classifier(settings: Settings) -> tuple[TransformersClassifier, ModelIn
     classifier = TransformersClassifier(
         model, tokenizer, max_tokens, settings.max_batch_size, settings.max_batch_tokens
     )
+    if settings.unpadded:
+        # Rounding differs between the two orders of summation: looser in 16-bit precisions.
+        classifier.use_unpadded_if_equal(1e-4 if dtype == torch.float32 else 2e-2)
     started = time.perf_counter()
     if settings.warmup:
         for _ in range(2):
@@ -236,13 +287,15 @@ def load_classifier(settings: Settings) -> tuple[TransformersClassifier, ModelIn
         load_seconds=round(load_seconds, 2),
         warmup_seconds=round(warmup_seconds, 2),
         model_card=str(card) if card.is_file() else None,
+        forward="unpadded" if classifier.unpadded else "padded",
     )
     logger.info(
-        "loaded %s on %s (%s, %d threads), labels %s, max %d tokens, %.1fM parameters, "
-        "in %.2f s, warm-up %.2f s",
+        "loaded %s on %s (%s, %s forward, %d threads), labels %s, max %d tokens, "
+        "%.1fM parameters, in %.2f s, warm-up %.2f s",
         info.model,
         info.device,
         info.dtype,
+        info.forward,
         info.num_threads,
         ", ".join(info.labels),
         info.max_tokens,

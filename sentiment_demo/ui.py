@@ -144,6 +144,7 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
 | Parameters | {info.num_parameters / 1e6:.1f} M |
 | Device | `{info.device}` |
 | Precision | `{info.dtype}` |
+| Forward pass | {info.forward} (unpadded: the dense layers skip padding) |
 | CPU threads | {info.num_threads} |
 | Longest text the model reads | {info.max_tokens} tokens; longer texts are truncated, with a notice |
 | Longest accepted text | {settings.max_text_chars:,} characters |

@@ -44,6 +44,7 @@ APP_FILES = (
     "sentiment_demo/scheduler.py",
     "sentiment_demo/serving.py",
     "sentiment_demo/ui.py",
+    "sentiment_demo/unpadded.py",
 )
 MODEL_FILES = (
     "config.json",

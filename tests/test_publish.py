@@ -59,6 +59,7 @@ APP_BUNDLE = {
     "sentiment_demo/scheduler.py",
     "sentiment_demo/serving.py",
     "sentiment_demo/ui.py",
+    "sentiment_demo/unpadded.py",
 }
 MODEL_BUNDLE = {
     f"models/minilm-rt-sentiment/{name}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,3 +185,15 @@ def test_batch_endpoint_refuses_bad_files_with_a_clear_message(
 def test_api_page_lists_the_public_endpoints(client: Client) -> None:
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(endpoints) == {"/classify", "/classify_batch", "/explain"}
+
+
+def test_queue_keeps_no_per_event_analytics(client: Client, service: Service) -> None:
+    # Gradio would rebuild a pandas summary of up to 10,000 events after each one (a third of its
+    # per-request CPU in bench/); serving.py turns it off. This reads Gradio's private queue state,
+    # so it also fails if a Gradio upgrade renames what the workaround relies on.
+    for i in range(3):
+        client.predict(f"good {i}", api_name="/classify")
+    queue = service.demo._queue
+    assert len(queue.event_analytics) <= 1
+    assert queue.event_count_at_last_cache == 0
+    assert "GRADIO_ANALYTICS_MAX_EVENTS" not in os.environ  # set only while the queue was made
