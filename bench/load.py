@@ -1,6 +1,6 @@
 """A closed-loop load generator for Gradio's HTTP API, bounded in requests and time, loopback only.
 
-Each simulated user owns one keep-alive httpx client and sends its next request when the last one is
+Each simulated user owns one keep-alive connection and sends its next request when the last one is
 answered: POST /gradio_api/call/<api> gives an event id, GET /gradio_api/call/<api>/<id> streams the result.
 CPU is read from /proc so that a run disturbed by other processes says so.
 """
@@ -8,6 +8,7 @@ CPU is read from /proc so that a run disturbed by other processes says so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -16,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
-
-import httpx
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -86,27 +85,86 @@ def _check_loopback(base_url: str) -> None:
         raise ValueError(f"the load generator only targets loopback addresses, not {host}")
 
 
-async def _call(client: httpx.AsyncClient, api: str, payload: list[object]) -> str | None:
+class Connection:
+    """One keep-alive HTTP/1.1 connection: just enough of the protocol for JSON calls and SSE.
+
+    httpx spent 3.5 ms of CPU per Gradio call here; on a 2-core machine the load generator shares the
+    cores with the server it measures, so it has to be cheap. This one reads Content-Length and
+    chunked bodies, and reconnects when the server closes the connection.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, payload: object = None) -> tuple[int, bytes]:
+        """Send one request and read the whole response: (status, body)."""
+        if self.writer is None or self.writer.is_closing():
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        body = b"" if payload is None else json.dumps(payload).encode()
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        if payload is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + body)
+        try:
+            status = int((await self.reader.readuntil(b"\r\n")).split()[1])
+            headers = {}
+            while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
+                name, _, value = line.decode("latin-1").partition(":")
+                headers[name.strip().lower()] = value.strip().lower()
+            if "content-length" in headers:
+                content = await self.reader.readexactly(int(headers["content-length"]))
+            elif headers.get("transfer-encoding") == "chunked":
+                content = await self._chunked()
+            else:
+                content = await self.reader.read()
+                headers["connection"] = "close"
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            await self.close()
+            raise
+        if headers.get("connection") == "close":
+            await self.close()
+        return status, content
+
+    async def _chunked(self) -> bytes:
+        assert self.reader is not None
+        parts = []
+        while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            parts.append(await self.reader.readexactly(size))
+            await self.reader.readexactly(2)
+        while await self.reader.readuntil(b"\r\n") != b"\r\n":  # trailers, if any
+            pass
+        return b"".join(parts)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
+async def _call(connection: Connection, api: str, payload: list[object]) -> str | None:
     """One Gradio API call (or one POST /predict when api is "/predict"); None on success."""
     if api == "/predict":
-        response = await client.post("/predict", json={"inputs": payload[0], "truncate": True})
-        return (
-            None
-            if response.status_code == 200
-            else f"{response.status_code}: {response.text[:200]}"
+        status, body = await connection.request(
+            "POST", "/predict", {"inputs": payload[0], "truncate": True}
         )
-    response = await client.post(f"/gradio_api/call/{api}", json={"data": payload})
-    if response.status_code != 200:
-        return f"POST {response.status_code}: {response.text[:200]}"
-    event_id = response.json()["event_id"]
+        return None if status == 200 else f"{status}: {body[:200].decode(errors='replace')}"
+    status, body = await connection.request("POST", f"/gradio_api/call/{api}", {"data": payload})
+    if status != 200:
+        return f"POST {status}: {body[:200].decode(errors='replace')}"
+    event_id = json.loads(body)["event_id"]
+    status, stream = await connection.request("GET", f"/gradio_api/call/{api}/{event_id}")
     event = ""
-    async with client.stream("GET", f"/gradio_api/call/{api}/{event_id}") as stream:
-        async for line in stream.aiter_lines():
-            if line.startswith("event: "):
-                event = line[7:].strip()
-            elif line.startswith("data: ") and event in {"complete", "error"}:
-                return None if event == "complete" else f"error event: {line[6:200]}"
-    return "stream ended without a result"
+    for line in stream.decode().splitlines():
+        if line.startswith("event: "):
+            event = line[7:].strip()
+        elif line.startswith("data: ") and event in {"complete", "error"}:
+            return None if event == "complete" else f"error event: {line[6:200]}"
+    return f"stream ended without a result (HTTP {status})"
 
 
 async def _run(
@@ -122,24 +180,27 @@ async def _run(
     first_error = ""
     latencies: list[float] = []
     deadline = time.perf_counter() + max_seconds
+    address = urlparse(base_url)
 
     async def user() -> None:
         nonlocal issued, errors, first_error
-        limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
-        async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
+        connection = Connection(address.hostname or "127.0.0.1", address.port or 80)
+        try:
             while issued < max_requests and time.perf_counter() < deadline:
                 index = issued
                 issued += 1
                 started = time.perf_counter()
                 try:
-                    error = await _call(client, api, make_payload(index))
-                except httpx.HTTPError as exc:
+                    error = await _call(connection, api, make_payload(index))
+                except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
                     error = f"{type(exc).__name__}: {exc}"
                 if error:
                     errors += 1
                     first_error = first_error or error
                 else:
                     latencies.append(1000 * (time.perf_counter() - started))
+        finally:
+            await connection.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(user() for _ in range(concurrency)))
@@ -189,6 +250,9 @@ def summarize(result: LoadResult) -> dict[str, float | int | str]:
         "p99 ms": round(result.percentile(99), 1),
         "errors": result.errors,
         "server CPU ms/req": round(result.server_cpu_ms_per_request, 2),
+        "bench CPU ms/req": round(
+            1000 * result.bench_cpu_s / max(1, result.requests - result.errors), 2
+        ),
         "other cores": round(result.other_cores, 2),
         "median ms": round(statistics.median(result.latencies_ms), 1) if result.latencies_ms else 0,
         "first error": result.first_error[:80],

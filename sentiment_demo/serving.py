@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+from fastapi import FastAPI
 
 from sentiment_demo.api import add_api_routes
 from sentiment_demo.config import Settings
@@ -36,6 +37,14 @@ class Service:
     def launch(self, **launch_kwargs: Any) -> str:
         """Start serving without blocking, add the JSON routes, and return the local URL."""
         credentials = self.settings.auth_credentials()
+
+        @asynccontextmanager
+        async def add_routes_before_serving(app: FastAPI) -> AsyncIterator[None]:
+            # Added at start-up, before the first connection: a /predict that arrived before its
+            # route existed was answered 404, and kept being, by the running app.
+            add_api_routes(app, self.scheduler, self.metrics, self.settings, self.info, credentials)
+            yield
+
         _, url, _ = self.demo.launch(
             prevent_thread_lock=True,
             auth=credentials,
@@ -43,10 +52,8 @@ class Service:
             footer_links=["api", "gradio", "settings"],
             mcp_server=self.settings.mcp,
             enable_monitoring=False,  # /metrics replaces it; see _without_queue_analytics
+            app_kwargs={"lifespan": add_routes_before_serving},
             **launch_kwargs,
-        )
-        add_api_routes(
-            self.demo.app, self.scheduler, self.metrics, self.settings, self.info, credentials
         )
         return str(url)
 

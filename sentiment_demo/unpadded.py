@@ -78,10 +78,11 @@ class UnpaddedBertForward:
         key_mask = (torch.arange(width, device=device)[None, :] < lengths[:, None])[:, None, None]
 
         embeddings = self.bert.embeddings
+        # BertEmbeddings' order of additions: in 16-bit precisions another order rounds differently.
         hidden = embeddings.LayerNorm(
             embeddings.word_embeddings(token_ids)
-            + embeddings.position_embeddings(positions)
             + embeddings.token_type_embeddings(torch.zeros_like(positions))
+            + embeddings.position_embeddings(positions)
         )
         for layer in self.bert.encoder.layer:
             attention = layer.attention

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -11,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sentiment_demo.config import Settings
+from sentiment_demo.config import REPO_ROOT, Settings
 from sentiment_demo.loading import ModelInfo, load_classifier
 from sentiment_demo.serving import build_service
-from tests.conftest import FakeClassifier, launched
+from tests.conftest import FakeClassifier, free_port, launched
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +182,37 @@ def test_mcp_flag_serves_the_named_endpoints_as_tools() -> None:
         assert schema.status_code == 200
         names = {tool["name"] for tool in schema.json()}
         assert {"classify", "classify_batch", "explain"} <= names
+
+
+def test_predict_answers_from_the_first_moment_the_app_does(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    # Routes added after launch() returned left a window, while Gradio already answered, in which
+    # /predict was 404. Poll Gradio tightly and call /predict the moment it answers.
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = os.environ | {
+        "SENTIMENT_MODEL": str(tiny_model_dir),
+        "SENTIMENT_PORT": str(port),
+        "SENTIMENT_NUM_THREADS": "1",
+        "SENTIMENT_WARMUP": "false",
+    }
+    log = tmp_path / "app.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=output, stderr=output
+        )
+    try:
+        deadline = time.monotonic() + 120
+        with httpx.Client(timeout=30) as client:
+            while time.monotonic() < deadline and server.poll() is None:
+                try:
+                    if client.get(f"{url}/gradio_api/info").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.01)
+            first = client.post(f"{url}/predict", json={"inputs": "good"})
+        assert first.status_code == 200, f"{first.status_code} {first.text}\n{log.read_text()}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
