@@ -89,7 +89,7 @@ class Settings:
     )
     handler_concurrency: int = _setting(
         1,
-        "queued Gradio batches that may wait on the model at once (more measured slower in "
+        "queued Gradio batches that may wait on the model at once (2 measured no faster in "
         "bench/ on 2 cores)",
         cast=int,
         minimum=1,
