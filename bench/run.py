@@ -237,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not quick:
         print("what each choice buys: the app with one of them undone, classify at C = 32:")
-        for name, (cmd, env) in _variants(app, bf16_env, app_env, port).items():
+        variants = _variants(app, bf16_env, app_env, port, ceilings["bfloat16"].sentences_per_s)
+        for name, (cmd, env) in variants.items():
             loads[name] = levels_for(name, cmd, port, env, texts, (32,), max_requests, max_seconds)
 
     print("classify_batch, many texts per call:")
@@ -275,9 +276,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _variants(
-    app: list[str], bf16_env: dict[str, str], app_env: dict[str, str], port: int
+    app: list[str],
+    bf16_env: dict[str, str],
+    app_env: dict[str, str],
+    port: int,
+    ceiling_rate: float,
 ) -> dict[str, tuple[list[str], dict[str, str]]]:
-    """The app with one optimisation undone each, to measure what it buys in the same run."""
+    """The app with one optimisation undone each, to measure what it buys in the same run.
+
+    Plus a model that sleeps at the ceiling's speed and uses no CPU: what the queue's structure allows.
+    """
+    sleeper = [sys.executable, "bench/noop_app.py", str(port), str(1 / ceiling_rate)]
     gradio_analytics = {
         "GRADIO_ANALYTICS_MAX_EVENTS": "10000",
         "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1",
@@ -287,6 +296,8 @@ def _variants(
         "app, padded forward": (app, bf16_env | {"SENTIMENT_UNPADDED": "false"}),
         "app, Gradio analytics": (app, bf16_env | gradio_analytics),
         "app, 2 handlers": (app, bf16_env | {"SENTIMENT_HANDLER_CONCURRENCY": "2"}),
+        "sleeping model": (sleeper, {}),
+        "sleeping model, 2 handlers": (sleeper, {"SENTIMENT_HANDLER_CONCURRENCY": "2"}),
         "no-model, analytics": (
             [sys.executable, "bench/noop_app.py", str(port)],
             gradio_analytics,
@@ -323,6 +334,11 @@ def _ratios(
     for name, results in by_c.items():
         if name.startswith(("app float32", "app, ")):
             report[f"{name} / app, C=32"] = results[c].rps / app[c].rps
+    for name in ("sleeping model", "sleeping model, 2 handlers"):
+        if name in by_c:
+            report[f"{name} (structure alone) / ceiling"] = (
+                by_c[name][c].rps / ceiling.sentences_per_s
+            )
     if "no-model, analytics" in by_c:
         report["no-model with analytics, server CPU ms/req"] = by_c["no-model, analytics"][
             c
