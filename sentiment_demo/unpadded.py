@@ -1,7 +1,7 @@
 """An unpadded forward pass for BERT-family classifiers: the dense layers see real tokens only.
 
-A server's batches mix short and long texts, and the padded forward spends most of its time on padding:
-bench/ measured a batch of 32 random review texts at 0.6x the speed of the same texts sorted by length.
+A server's batches mix short and long texts, and the padded forward spends much of its time on padding:
+on random batches of review texts it ran at 0.6-0.7x the speed of length-sorted ones (bench/padding.py).
 Here the texts of a batch are packed end to end, so every Linear, LayerNorm and GELU runs on exactly the
 tokens that exist; only attention, a small share of the work, is scattered back into a padded
 [batch, heads, length, length] layout with a key mask. The result equals the padded forward up to
