@@ -53,6 +53,11 @@ class LoadResult:
         return 1000 * self.server_cpu_s / max(1, self.requests - self.errors)
 
     @property
+    def bench_cpu_ms_per_request(self) -> float:
+        """The load generator's own CPU time per successful request."""
+        return 1000 * self.bench_cpu_s / max(1, self.requests - self.errors)
+
+    @property
     def other_cores(self) -> float:
         """Cores used by processes outside the benchmark during the run."""
         return self.other_cpu_s / self.seconds
@@ -250,9 +255,7 @@ def summarize(result: LoadResult) -> dict[str, float | int | str]:
         "p99 ms": round(result.percentile(99), 1),
         "errors": result.errors,
         "server CPU ms/req": round(result.server_cpu_ms_per_request, 2),
-        "bench CPU ms/req": round(
-            1000 * result.bench_cpu_s / max(1, result.requests - result.errors), 2
-        ),
+        "bench CPU ms/req": round(result.bench_cpu_ms_per_request, 2),
         "other cores": round(result.other_cores, 2),
         "median ms": round(statistics.median(result.latencies_ms), 1) if result.latencies_ms else 0,
         "first error": result.first_error[:80],

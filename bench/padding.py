@@ -10,19 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import time
 
+from bench.ceiling import sentences_per_s
 from bench.load import resident_mb
 from bench.texts import review_texts
 from sentiment_demo.config import DEFAULT_MODEL, Settings
-from sentiment_demo.loading import TransformersClassifier, load_classifier
-
-
-def sentences_per_s(classifier: TransformersClassifier, batches: list[list[str]]) -> float:
-    started = time.perf_counter()
-    for batch in batches:
-        classifier.classify_batch(batch)
-    return sum(map(len, batches)) / (time.perf_counter() - started)
+from sentiment_demo.loading import load_classifier
 
 
 def main() -> None:

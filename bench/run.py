@@ -73,12 +73,19 @@ def one_text(texts: list[str]) -> Callable[[int], list[object]]:
     return lambda i: [texts[i % len(texts)]]
 
 
+def _call_texts(texts: list[str], per_call: int, call: int) -> list[str]:
+    """The `per_call` texts of call number `call`, cycling through `texts`."""
+    return [texts[(call * per_call + j) % len(texts)] for j in range(per_call)]
+
+
 def many_texts(texts: list[str], per_call: int) -> Callable[[int], list[object]]:
-    return lambda i: [
-        "\n".join(texts[(i * per_call + j) % len(texts)] for j in range(per_call)),
-        None,
-        None,
-    ]
+    """classify_batch's inputs: `per_call` texts pasted one per line, no upload, no column."""
+    return lambda i: ["\n".join(_call_texts(texts, per_call, i)), None, None]
+
+
+def text_list(texts: list[str], per_call: int) -> Callable[[int], list[object]]:
+    """/predict's input: a list of `per_call` texts."""
+    return lambda i: [_call_texts(texts, per_call, i)]
 
 
 def levels_for(
@@ -118,43 +125,27 @@ def _print_level(name: str, result: LoadResult) -> None:
     )
 
 
-def batch_throughput(
+def many_per_call_throughput(
     name: str,
+    api: str,
+    make_payload: Callable[[int], Callable[[int], list[object]]],
     command: list[str],
     port: int,
     env: dict[str, str],
-    texts: list[str],
     per_call: int,
     calls: int,
 ) -> float:
-    """Sentences/s through the batch endpoint, `per_call` texts per request, one client."""
+    """Sentences/s through `api`, `per_call` texts per request, one client.
+
+    `make_payload(n)` gives the payload maker for n texts per call.
+    """
     with server(name, command, port, env) as pid:
         base = f"http://127.0.0.1:{port}"
-        run_load(base, "classify_batch", many_texts(texts, 8), 1, pid, 2, 30)
-        result = run_load(base, "classify_batch", many_texts(texts, per_call), 1, pid, calls, 120)
+        run_load(base, api, make_payload(8), 1, pid, 2, 30)
+        result = run_load(base, api, make_payload(per_call), 1, pid, calls, 120)
         rate = (result.requests - result.errors) * per_call / result.seconds
         print(
             f"  {name:<22} {per_call} texts per call: {rate:,.0f} sentences/s "
-            f"(errors {result.errors}, others {result.other_cores:.2f} cores) {result.first_error}"
-        )
-        return rate
-
-
-def predict_throughput(
-    command: list[str], port: int, env: dict[str, str], texts: list[str], per_call: int, calls: int
-) -> float:
-    """Sentences/s through JSON /predict, `per_call` texts per request, one client."""
-    with server("app /predict", command, port, env) as pid:
-        base = f"http://127.0.0.1:{port}"
-
-        def payload(i: int) -> list[object]:
-            return [[texts[(i * per_call + j) % len(texts)] for j in range(per_call)]]
-
-        run_load(base, "/predict", payload, 1, pid, 2, 30)
-        result = run_load(base, "/predict", payload, 1, pid, calls, 120)
-        rate = (result.requests - result.errors) * per_call / result.seconds
-        print(
-            f"  {'app /predict':<22} {per_call} texts per call: {rate:,.0f} sentences/s "
             f"(errors {result.errors}, others {result.other_cores:.2f} cores) {result.first_error}"
         )
         return rate
@@ -242,17 +233,26 @@ def main(argv: list[str] | None = None) -> int:
             loads[name] = levels_for(name, cmd, port, env, texts, (32,), max_requests, max_seconds)
 
     print("classify_batch, many texts per call:")
-    batch_rate = batch_throughput(
+    per_call, calls = (250, 3) if quick else (500, 6)
+    batch_rate = many_per_call_throughput(
         "app bfloat16",
+        "classify_batch",
+        lambda n: many_texts(texts, n),
         app,
         port,
         bf16_env,
-        texts,
-        per_call=500 if not quick else 250,
-        calls=6 if not quick else 3,
+        per_call,
+        calls,
     )
-    predict_rate = predict_throughput(
-        app, port, bf16_env, texts, per_call=500 if not quick else 250, calls=6 if not quick else 3
+    predict_rate = many_per_call_throughput(
+        "app /predict",
+        "/predict",
+        lambda n: text_list(texts, n),
+        app,
+        port,
+        bf16_env,
+        per_call,
+        calls,
     )
     soak_result = soak(app, port, bf16_env, texts, args.soak) if args.soak else None
 
@@ -370,7 +370,7 @@ def _ratios(
     per_request_s = (
         ceiling.threads / ceiling.sentences_per_s
         + noop[c].server_cpu_ms_per_request / 1000
-        + app[c].bench_cpu_s / max(1, app[c].requests - app[c].errors)
+        + app[c].bench_cpu_ms_per_request / 1000
     )
     bound = cores / per_request_s
     report["bound req/s: cores / (model + protocol + load CPU)"] = bound

@@ -186,8 +186,12 @@ class TransformersClassifier:
                 logits = self.unpadded(batch_ids).float()
         else:
             logits = self._padded_logits(batch_ids)
-        scores = logits.sigmoid() if self.use_sigmoid else logits.softmax(dim=-1)
+        scores = self._scores(logits)
         return list(zip(scores.cpu().tolist(), logits.cpu().tolist(), strict=True))
+
+    def _scores(self, logits: torch.Tensor) -> torch.Tensor:
+        """Probabilities from logits: sigmoid or softmax, as set in __init__."""
+        return logits.sigmoid() if self.use_sigmoid else logits.softmax(dim=-1)
 
     def _padded_logits(self, batch_ids: list[list[int]]) -> torch.Tensor:
         """The model's own forward on a batch padded to its longest text."""
@@ -216,10 +220,7 @@ class TransformersClassifier:
         with torch.inference_mode():
             padded = self._padded_logits(batch_ids)
             unpadded = candidate(batch_ids).float()
-        if self.use_sigmoid:
-            difference = (padded.sigmoid() - unpadded.sigmoid()).abs().max().item()
-        else:
-            difference = (padded.softmax(-1) - unpadded.softmax(-1)).abs().max().item()
+        difference = (self._scores(padded) - self._scores(unpadded)).abs().max().item()
         if difference > tolerance:
             logger.warning(
                 "unpadded forward differs from the padded one by %.4f (tolerance %.4f); "

@@ -40,8 +40,8 @@ class Service:
 
         @asynccontextmanager
         async def add_routes_before_serving(app: FastAPI) -> AsyncIterator[None]:
-            # Added at start-up, before the first connection: a /predict that arrived before its
-            # route existed was answered 404, and kept being, by the running app.
+            # Added at start-up, before the first connection: added after launch() returned, they
+            # answered 404 for a while when Gradio already served.
             add_api_routes(app, self.scheduler, self.metrics, self.settings, self.info, credentials)
             yield
 
