@@ -1,10 +1,11 @@
-"""JSON routes for programs, added to Gradio's FastAPI app: /predict, /healthz, /readyz, /metrics.
+"""JSON routes for programs on Gradio's FastAPI app: /predict, /info, /health(z), /readyz, /metrics.
 
-/predict follows text-embeddings-inference (TEI): {"inputs": str | [str], "truncate": bool, "raw_scores":
-bool} gives every label with its score, highest first; limits answer 413/422 and overload 429, with TEI's
-{"error", "error_type"} body. A request in the Hugging Face Inference API form (with a "parameters"
-object, as huggingface_hub.InferenceClient sends) gets that API's nested answer. It shares the
-BatchScheduler with the UI, so API and browser requests share forward passes.
+/predict, /info and /health follow text-embeddings-inference (TEI, its docs/openapi.json): {"inputs":
+str | [str] | [[str]], "truncate": bool, "raw_scores": bool} gives every label with its score, highest
+first; limits answer 413/422, a text the model raised on 424, and overload 429, with TEI's {"error",
+"error_type"} body. A request in the Hugging Face Inference API form (with a "parameters" object, as
+huggingface_hub.InferenceClient sends) gets that API's nested answer. It shares the BatchScheduler with
+the UI, so API and browser requests share forward passes.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import binascii
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from sentiment_demo import __version__
 from sentiment_demo.config import Settings
 from sentiment_demo.engine import LabelScore, Prediction, Rejection
 from sentiment_demo.errors import OverloadedError
@@ -49,9 +52,23 @@ def parse_inputs(body: object, max_inputs: int) -> tuple[list[str], bool, bool, 
     inputs = body["inputs"]
     single = isinstance(inputs, str)
     texts = [inputs] if single else inputs
+    if isinstance(texts, list) and texts and all(isinstance(t, list) for t in texts):
+        # TEI's batch form: one list per input, holding one text (or two, a pair).
+        if not all(len(t) == 1 for t in texts):
+            raise ApiError(
+                422,
+                '"inputs" items must each hold one text: sentence pairs are not supported by a '
+                "sentiment model",
+            )
+        texts = [t[0] for t in texts]
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise ApiError(
             422, '"inputs" must be a string or a list of strings (pairs are not supported)'
+        )
+    direction = body.get("truncation_direction", "right")
+    if not isinstance(direction, str) or direction.lower() != "right":
+        raise ApiError(
+            422, '"truncation_direction" must be "right": texts keep their beginning when truncated'
         )
     if not texts:
         raise ApiError(422, '"inputs" cannot be empty')
@@ -74,6 +91,8 @@ def render_outcomes(
     rendered = []
     for index, outcome in enumerate(outcomes):
         if isinstance(outcome, Rejection):
+            if outcome.model_error:
+                raise ApiError(424, f"input {index}: {outcome.message}", "Backend")
             raise ApiError(413 if outcome.too_long else 422, f"input {index}: {outcome.message}")
         if outcome.truncated and not truncate:
             raise ApiError(
@@ -86,6 +105,40 @@ def render_outcomes(
             raise ApiError(422, "this backend does not expose raw scores", "Backend")
         rendered.append([{"label": s.label, "score": s.score} for s in scores[:top_k]])
     return rendered
+
+
+def public_model_id(info: ModelInfo) -> str:
+    """The model's Hub id, or a local folder's name: never a path of this machine."""
+    return Path(info.model).name if info.is_local else info.model
+
+
+def tei_info(info: ModelInfo, settings: Settings) -> dict[str, Any]:
+    """TEI's GET /info body for this model and these limits, plus the label scheme."""
+    return {
+        "model_id": public_model_id(info),
+        "model_sha": None,
+        "model_dtype": info.dtype,
+        "model_type": {
+            "classifier": {
+                "id2label": {str(i): label for i, label in enumerate(info.labels)},
+                "label2id": {label: i for i, label in enumerate(info.labels)},
+            }
+        },
+        "max_concurrent_requests": settings.queue_size,
+        "max_input_length": info.max_tokens,
+        "max_batch_tokens": settings.max_batch_tokens,
+        "max_batch_requests": None,
+        "max_client_batch_size": settings.max_batch_rows,
+        "auto_truncate": False,
+        "tokenization_workers": 1,
+        "version": __version__,
+        "sha": None,
+        "docker_label": None,
+        # Beyond TEI: how to read the scores, and the limits TEI does not have.
+        "label_scheme": info.scheme,
+        "max_input_length_reason": info.max_tokens_reason,
+        "max_input_characters": settings.max_text_chars,
+    }
 
 
 def _authorized(request: Request, credentials: list[tuple[str, str]] | None) -> bool:
@@ -138,24 +191,44 @@ def add_api_routes(
                 rendered = render_outcomes(await asyncio.wrap_future(future), truncate, raw, top_k)
             except ApiError as exc:
                 if outcome["outcome"] == "ok":
-                    outcome["outcome"] = "rejected"
+                    outcome["outcome"] = "failed" if exc.status == 424 else "rejected"
                 return exc.response()
         # TEI answers a single string with one list; the Inference API always nests.
         inference_api_form = isinstance(body, dict) and "parameters" in body
         return JSONResponse(rendered[0] if single and not inference_api_form else rendered)
 
+    def unhealthy_reason() -> str | None:
+        if not scheduler.alive:
+            return "the model worker stopped"
+        return scheduler.engine.unhealthy_reason
+
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/health")
+    async def health() -> Response:
+        # TEI's health check: 200 while the model answers, 503 with the reason when it does not.
+        reason = unhealthy_reason()
+        if reason:
+            return ApiError(503, reason, "Unhealthy").response()
+        return Response(status_code=200)
+
+    @app.get("/info")
+    async def model_info(request: Request) -> Response:
+        if not _authorized(request, credentials):
+            return unauthorized
+        return JSONResponse(tei_info(info, settings))
+
     @app.get("/readyz")
     async def readyz() -> Response:
-        if not scheduler.alive:
-            return JSONResponse({"status": "not ready", "reason": "the model worker stopped"}, 503)
+        reason = unhealthy_reason()
+        if reason:
+            return JSONResponse({"status": "not ready", "reason": reason}, 503)
         return JSONResponse(
             {
                 "status": "ready",
-                "model": info.model,
+                "model": public_model_id(info),
                 "device": info.device,
                 "dtype": info.dtype,
                 "forward": info.forward,

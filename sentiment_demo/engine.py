@@ -1,14 +1,21 @@
 """The batching engine: validates texts, cuts them into model-sized chunks, and keeps input order.
 
 It knows nothing about tokenization, tensors or Gradio: a Classifier does the model work, and the UI turns
-outcomes into components. It is pure and runs no threads of its own.
+outcomes into components. It runs no threads of its own. When the model raises on a chunk, the engine
+finds the texts that fail by bisection, so only they get a Rejection and the rest of the chunk is answered.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
+
+logger = logging.getLogger(__name__)
+RejectionKind = Literal["invalid", "too_long", "model_error"]
+# A plain sentence every text model can read: when a chunk fails, it tells a poison text from a broken model.
+PROBE_TEXT = "This is a short test sentence."
 
 
 @dataclass(frozen=True)
@@ -62,12 +69,23 @@ class Rejection:
 
     Attributes:
         message: what is wrong, naming the limit.
-        too_long: True when the text is over a size limit (HTTP 413), False when it is not
-            acceptable at all, e.g. empty (HTTP 422).
+        kind: "too_long" when the text is over a size limit (HTTP 413), "invalid" when it is not
+            acceptable at all, e.g. empty (HTTP 422), "model_error" when the model raised on it
+            (HTTP 424, TEI's backend error).
     """
 
     message: str
-    too_long: bool = False
+    kind: RejectionKind = "invalid"
+
+    @property
+    def too_long(self) -> bool:
+        """True when the text is over a size limit."""
+        return self.kind == "too_long"
+
+    @property
+    def model_error(self) -> bool:
+        """True when the model itself failed on this text."""
+        return self.kind == "model_error"
 
 
 Outcome = Prediction | Rejection
@@ -88,13 +106,20 @@ class BatchEngine:
 
     Invalid texts get a Rejection and never reach the model, so one bad text cannot fail the others
     batched with it. Valid texts are sorted by length, so each chunk pads to a similar length, and sent
-    to the classifier in chunks of at most `classifier.max_batch_size`.
+    to the classifier in chunks of at most `classifier.max_batch_size`. When the classifier raises on a
+    chunk, a probe text tells whether the model works at all: if it does, the chunk is bisected until
+    the failing texts are found, and only they get a "model_error" Rejection; if it does not, every
+    text of the chunk gets one and `unhealthy_reason` says why until the model answers again.
     """
 
-    def __init__(self, classifier: Classifier, max_text_chars: int) -> None:
+    def __init__(
+        self, classifier: Classifier, max_text_chars: int, probe_text: str = PROBE_TEXT
+    ) -> None:
         """Wrap a classifier; texts longer than `max_text_chars` characters are rejected."""
         self.classifier = classifier
         self.max_text_chars = max_text_chars
+        self.probe_text = probe_text
+        self.unhealthy_reason: str | None = None
 
     def check(self, text: object) -> Rejection | None:
         """The reason a text cannot be classified, or None when it can."""
@@ -102,19 +127,26 @@ class BatchEngine:
             return Rejection(f"Expected text, got {type(text).__name__}.")
         if not text.strip():
             return Rejection("The text is empty. Type or paste something to analyse.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # e.g. a lone surrogate ("\ud800") from a JSON client
+            return Rejection(
+                f"The text is not valid Unicode: character {exc.start + 1} is an unpaired "
+                "surrogate code point, which no tokenizer can read. Send the text as proper UTF-8."
+            )
         if len(text) > self.max_text_chars:
             return Rejection(
                 f"The text has {len(text):,} characters; the limit is {self.max_text_chars:,}. "
                 "Shorten it or split it into several texts.",
-                too_long=True,
+                kind="too_long",
             )
         return None
 
     def classify(self, texts: Sequence[object]) -> list[Outcome]:
-        """One Prediction or Rejection per text, in the order given.
+        """One Prediction or Rejection per text, in the order given; never raises for one text.
 
         Raises:
-            Exception: whatever the classifier raises when a whole chunk fails.
+            RuntimeError: when the classifier returns a different number of predictions than texts.
         """
         outcomes: list[Outcome | None] = [self.check(text) for text in texts]
         valid = [i for i, outcome in enumerate(outcomes) if outcome is None]
@@ -123,11 +155,80 @@ class BatchEngine:
         size = max(1, self.classifier.max_batch_size)
         for start in range(0, len(valid), size):
             chunk = valid[start : start + size]
-            predictions = self.classifier.classify_batch([texts[i] for i in chunk])  # type: ignore[misc]
-            if len(predictions) != len(chunk):
-                raise RuntimeError(
-                    f"classifier returned {len(predictions)} predictions for {len(chunk)} texts"
-                )
-            for index, prediction in zip(chunk, predictions, strict=True):
-                outcomes[index] = prediction
+            chunk_texts: list[str] = [texts[i] for i in chunk]  # type: ignore[misc]
+            for index, outcome in zip(chunk, self._classify_chunk(chunk_texts), strict=True):
+                outcomes[index] = outcome
         return [outcome for outcome in outcomes if outcome is not None]
+
+    def _predict(self, texts: list[str]) -> list[Prediction]:
+        predictions = self.classifier.classify_batch(texts)
+        if len(predictions) != len(texts):
+            raise _LostTexts(
+                f"classifier returned {len(predictions)} predictions for {len(texts)} texts"
+            )
+        return predictions
+
+    def _classify_chunk(self, texts: list[str]) -> list[Outcome]:
+        try:
+            predictions: list[Outcome] = list(self._predict(texts))
+        except _LostTexts:
+            raise
+        except Exception as exc:
+            logger.exception("the model raised on a chunk of %d texts", len(texts))
+            if not self._model_answers():
+                self.unhealthy_reason = f"the model fails on every text: {_short(exc)}"
+                logger.error("model unhealthy: %s", self.unhealthy_reason)
+                message = (
+                    f"The model is failing on every text at the moment ({_short(exc)}). "
+                    "This is a server problem, not your text; try again later."
+                )
+                return [Rejection(message, kind="model_error")] * len(texts)
+            return self._isolate(texts, exc)
+        self.unhealthy_reason = None
+        return predictions
+
+    def _model_answers(self) -> bool:
+        """True when the model classifies the probe text, i.e. it works for ordinary input."""
+        try:
+            self._predict([self.probe_text])
+        except _LostTexts:
+            raise
+        except Exception:
+            return False
+        self.unhealthy_reason = None
+        return True
+
+    def _isolate(self, texts: list[str], error: Exception) -> list[Outcome]:
+        """`texts` failed together with `error`: answer every text that works without the others."""
+        if len(texts) == 1:
+            logger.warning(
+                "the model could not process a text of %d characters: %s",
+                len(texts[0]),
+                _short(error),
+            )
+            message = (
+                f"The model could not process this text ({_short(error)}). Other texts were not "
+                "affected; try rephrasing or shortening this one."
+            )
+            return [Rejection(message, kind="model_error")]
+        middle = len(texts) // 2
+        outcomes: list[Outcome] = []
+        for half in (texts[:middle], texts[middle:]):
+            try:
+                outcomes += self._predict(half)
+            except _LostTexts:
+                raise
+            except Exception as exc:
+                outcomes += self._isolate(half, exc)
+        return outcomes
+
+
+class _LostTexts(RuntimeError):
+    """The classifier broke its contract (a bug, not a bad text): raised, never bisected."""
+
+
+def _short(exc: BaseException) -> str:
+    """`Type: first line of the message`, at most 200 characters: for users and one-line logs."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"

@@ -58,9 +58,16 @@ def _score(prediction: Prediction, label: str) -> float:
 
 
 def explain(
-    text: str, classify: Callable[[Sequence[object]], list[Outcome]], max_words: int
+    text: str,
+    classify: Callable[[Sequence[object]], list[Outcome]],
+    max_words: int,
+    normalise: bool = False,
 ) -> Explanation | Rejection:
-    """Weigh each of the first `max_words` words of `text` by occluding it (one batched call)."""
+    """Weigh each of the first `max_words` words of `text` by occluding it (one batched call).
+
+    With `normalise` (for regression models, whose output is not a probability), weights are divided
+    by the largest one, so the strongest word weighs ±1.
+    """
     pieces = split_pieces(text)
     word_positions = [i for i, (_, is_word) in enumerate(pieces) if is_word]
     explained = word_positions[:max_words]
@@ -76,7 +83,10 @@ def explain(
     for position, outcome in zip(explained, outcomes[1:], strict=True):
         # A variant can be refused (a one-word text minus its word is empty): its word carries it all.
         without = _score(outcome, label) if isinstance(outcome, Prediction) else 0.5
-        weights[position] = max(-1.0, min(1.0, base - without))
+        weights[position] = base - without
+    largest = max((abs(w) for w in weights.values()), default=0.0)
+    scale = largest if normalise and largest > 0 else 1.0
+    weights = {p: max(-1.0, min(1.0, w / scale)) for p, w in weights.items()}
     return Explanation(
         label=label,
         pieces=tuple(

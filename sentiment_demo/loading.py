@@ -15,12 +15,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, pipeline
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import LabelScore, Prediction
+from sentiment_demo.engine import PROBE_TEXT, LabelScore, Prediction
 from sentiment_demo.errors import ModelLoadError
+from sentiment_demo.schemes import Scheme, scheme_for
 from sentiment_demo.unpadded import UnpaddedBertForward
 
 logger = logging.getLogger(__name__)
@@ -54,11 +63,102 @@ class ModelInfo:
     warmup_seconds: float
     model_card: str | None
     forward: str = "padded"
+    scheme: Scheme = "single_label"
+    max_tokens_reason: str = ""
+    architecture: str = ""
+    memory_bytes: int = 0
 
     @property
     def is_local(self) -> bool:
         """True when the model came from a folder rather than the Hub."""
         return Path(self.model).is_dir()
+
+
+# Tokenizers that state no limit report transformers' VERY_LARGE_INTEGER (1e30); no real limit is this big.
+UNSTATED_LIMIT = 10**9
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+# Used only for models with neither absolute positions nor a stated limit: a memory bound, not a cap.
+FALLBACK_MAX_TOKENS = 512
+
+
+@dataclass(frozen=True)
+class PositionCapacity:
+    """How many tokens a model's absolute position embeddings can number."""
+
+    tokens: int
+    rows: int
+    reserved: int
+
+
+def position_capacity(model: PreTrainedModel) -> PositionCapacity | None:
+    """The tokens a model's learned absolute position table can hold, or None when it has none.
+
+    RoBERTa-style models (RoBERTa, XLM-R, CamemBERT, Longformer, MPNet, ...) number positions from
+    `padding_idx + 1`, so their table's first rows are never read as positions: 514 rows hold 512
+    tokens. Models with rotary, relative or ALiBi positions have no such table and no such cap.
+    """
+    for name, module in model.named_modules():
+        last = name.rsplit(".", 1)[-1]
+        if isinstance(module, torch.nn.Embedding) and last in {
+            "position_embeddings",
+            "embed_positions",
+            "wpe",
+        }:
+            offset = getattr(module, "offset", None)  # BART-style learned positions keep one
+            if offset is None:
+                offset = module.padding_idx + 1 if module.padding_idx is not None else 0
+            return PositionCapacity(module.num_embeddings - offset, module.num_embeddings, offset)
+    return None
+
+
+def token_limit(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, requested: int
+) -> tuple[int, str]:
+    """Where texts are truncated, and why: the model's real capacity, the tokenizer's limit, --max-tokens.
+
+    The tokenizer's `model_max_length` counts when it states one, but never above what the position
+    embeddings hold (some tokenizers state more, or nothing at all). `requested` (--max-tokens, 0 for
+    none) lowers the limit, and can raise it only for models without absolute positions.
+    """
+    capacity = position_capacity(model)
+    stated = tokenizer.model_max_length if tokenizer.model_max_length < UNSTATED_LIMIT else None
+    if capacity is not None:
+        table = f"the position embeddings hold {capacity.tokens} tokens"
+        if capacity.reserved:
+            table += (
+                f" ({capacity.rows} rows, the first {capacity.reserved} reserved: positions start "
+                "after the padding index)"
+            )
+        if stated is None:
+            natural, reason = capacity.tokens, f"{table}; the tokenizer states no limit"
+        elif stated > capacity.tokens:
+            natural = capacity.tokens
+            reason = f"{table}; the tokenizer's model_max_length ({stated}) is more than that"
+        else:
+            natural, reason = stated, f"the tokenizer's model_max_length ({stated}); {table}"
+    else:
+        trained = getattr(model.config, "max_position_embeddings", None)
+        absent = "the model has no absolute position embeddings, so this is a memory bound"
+        if stated is not None:
+            natural, reason = stated, f"the tokenizer's model_max_length ({stated}); {absent}"
+        elif trained:
+            natural = trained
+            reason = f"max_position_embeddings ({trained}), the length it was trained for; {absent}"
+        else:
+            natural, reason = FALLBACK_MAX_TOKENS, f"a default of {FALLBACK_MAX_TOKENS}; {absent}"
+    if not requested:
+        return natural, reason
+    if capacity is not None and requested > capacity.tokens:
+        return (
+            capacity.tokens,
+            f"--max-tokens {requested} is more than the model can read: {reason}",
+        )
+    return requested, f"--max-tokens {requested} (without it: {natural}, from {reason})"
 
 
 def cpu_supports_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -130,9 +230,7 @@ class TransformersClassifier:
         self.device = model.device
         self.labels = tuple(model.config.id2label[i] for i in range(model.config.num_labels))
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        multi_label = model.config.problem_type == "multi_label_classification"
-        # The same rule as the text-classification pipeline: sigmoid for one output or multi-label.
-        self.use_sigmoid = multi_label or model.config.num_labels == 1
+        self.scheme = scheme_for(model.config.num_labels, model.config.problem_type)
         self.unpadded: UnpaddedBertForward | None = None
 
     def classify_batch(self, texts: Sequence[str]) -> list[Prediction]:
@@ -190,8 +288,10 @@ class TransformersClassifier:
         return list(zip(scores.cpu().tolist(), logits.cpu().tolist(), strict=True))
 
     def _scores(self, logits: torch.Tensor) -> torch.Tensor:
-        """Probabilities from logits: sigmoid or softmax, as set in __init__."""
-        return logits.sigmoid() if self.use_sigmoid else logits.softmax(dim=-1)
+        """Scores from logits by the label scheme: softmax, sigmoid, or the raw regression value."""
+        if self.scheme == "regression":
+            return logits
+        return logits.sigmoid() if self.scheme == "multi_label" else logits.softmax(dim=-1)
 
     def _padded_logits(self, batch_ids: list[list[int]]) -> torch.Tensor:
         """The model's own forward on a batch padded to its longest text."""
@@ -233,6 +333,167 @@ class TransformersClassifier:
         return True
 
 
+def check_model_folder(model: str) -> None:
+    """Fail early, with the fix, when a local folder cannot hold a saved model."""
+    folder = Path(model)
+    if not folder.exists():
+        return  # a Hub id: from_pretrained says whether it can be fetched
+    if not folder.is_dir():
+        raise ModelLoadError(
+            f"--model {model} is a file; pass the folder that holds config.json and the weights."
+        )
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(
+            f"folder {model} has no config.json, so it is not a saved transformers model. Save "
+            "one with model.save_pretrained(folder) and tokenizer.save_pretrained(folder)."
+        )
+    if not any((folder / name).is_file() for name in WEIGHT_FILES):
+        raise ModelLoadError(
+            f"folder {model} has config.json but no weights ({' or '.join(WEIGHT_FILES[::2])}). "
+            "Copy the weights in, or save the model again with model.save_pretrained(folder)."
+        )
+
+
+def check_architecture(model: str, config: PretrainedConfig) -> None:
+    """Refuse a checkpoint that is not a sequence classifier: its head would be random."""
+    architectures = getattr(config, "architectures", None) or []
+    if architectures and not any(a.endswith("ForSequenceClassification") for a in architectures):
+        raise ModelLoadError(
+            f"{model} is a {', '.join(architectures)}, not a sequence classifier: it has no "
+            "trained classification head, so every answer would be random. Serve a model "
+            "fine-tuned for text classification (its config.json lists an architecture ending in "
+            "ForSequenceClassification), or fine-tune this one first."
+        )
+
+
+def weights_bytes(model: str) -> int:
+    """Bytes of a local folder's weight files (0 for a Hub id: unknown before download)."""
+    folder = Path(model)
+    if not folder.is_dir():
+        return 0
+    return sum(
+        path.stat().st_size
+        for path in folder.iterdir()
+        if path.suffix in {".safetensors", ".bin"} and path.is_file()
+    )
+
+
+def available_memory(device: str) -> int:
+    """Bytes free for a model on `device`: free GPU memory on cuda, available RAM otherwise."""
+    if device == "cuda":
+        return int(torch.cuda.mem_get_info()[0])
+    return int(psutil.virtual_memory().available)
+
+
+def check_memory(model: str, config: PretrainedConfig, dtype: torch.dtype, device: str) -> None:
+    """Refuse, before loading, a local model whose weights cannot fit in the memory left."""
+    stored = weights_bytes(model)
+    if not stored:
+        return
+    stored_dtype = getattr(config, "dtype", None) or torch.float32
+    if isinstance(stored_dtype, str):
+        stored_dtype = getattr(torch, stored_dtype, torch.float32)
+    needed = stored * dtype.itemsize // max(1, stored_dtype.itemsize)
+    free = available_memory(device)
+    if needed > free:
+        raise ModelLoadError(
+            f"{model} needs about {needed / 2**30:.1f} GiB for its weights in "
+            f"{str(dtype).removeprefix('torch.')} on {device}, but only {free / 2**30:.1f} GiB is "
+            "free. Serve a smaller model, use --dtype bfloat16 (half of float32), or a machine with "
+            "more memory."
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def load_model_and_tokenizer(
+    model_name: str, device: str, dtype: torch.dtype
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a sequence classifier and its tokenizer, checking each step; errors name cause and fix.
+
+    Raises:
+        ModelLoadError: no weights, not a classifier, no usable tokenizer, too big, or unreachable.
+    """
+    check_model_folder(model_name)
+    where = "folder" if Path(model_name).exists() else "Hub id (no local folder by that name)"
+    try:
+        config = AutoConfig.from_pretrained(model_name)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"could not load model {model_name!r} as a {where} on {device}: {_first_line(exc)}. "
+            "Pass --model with a local folder holding config.json, tokenizer and weights, or a Hub "
+            "id reachable from this machine."
+        ) from exc
+    check_architecture(model_name, config)
+    check_memory(model_name, config, dtype, device)
+    try:
+        model, loading = AutoModelForSequenceClassification.from_pretrained(
+            model_name, dtype=dtype, output_loading_info=True
+        )
+    except (MemoryError, torch.OutOfMemoryError) as exc:
+        raise ModelLoadError(
+            f"{model_name} does not fit in the memory of {device} ({_first_line(exc)}). Serve a "
+            "smaller model, use --dtype bfloat16, or a machine with more memory."
+        ) from exc
+    except ValueError as exc:
+        if "Unrecognized configuration class" not in str(exc):
+            raise ModelLoadError(
+                f"could not load model {model_name!r} on {device}: {_first_line(exc)}"
+            ) from exc
+        raise ModelLoadError(
+            f"{model_name} is a {config.model_type!r} model, for which transformers has no "
+            "sequence-classification class. Serve a model of an architecture the "
+            "text-classification pipeline supports (BERT, RoBERTa, DeBERTa, ModernBERT, ...)."
+        ) from exc
+    except OSError as exc:
+        raise ModelLoadError(
+            f"could not load the weights of {model_name!r} on {device}: {_first_line(exc)}. "
+            "Save the model again with model.save_pretrained(folder)."
+        ) from exc
+    missing = loading.get("missing_keys") or []
+    if missing:
+        raise ModelLoadError(
+            f"{model_name} lacks weights for {len(missing)} tensors ({', '.join(sorted(missing)[:3])}"
+            f"{', ...' if len(missing) > 3 else ''}): they would be random, and so would every "
+            "answer. Serve a checkpoint fine-tuned for sequence classification."
+        )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_name)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"the tokenizer of {model_name} could not be loaded ({_first_line(exc)}). The folder "
+            "needs tokenizer.json or its tokenizer's vocabulary files, with tokenizer_config.json; "
+            "save them with tokenizer.save_pretrained(folder)."
+        ) from exc
+    if not callable(tokenizer) or not isinstance(tokenizer, PreTrainedTokenizerBase):
+        raise ModelLoadError(f"{model_name} has no text tokenizer; it cannot read text.")
+    if tokenizer.pad_token_id is None:
+        # Decoder-style classifiers (GPT-2, Llama, ...) ship without a pad token; batches need one,
+        # and the model finds each text's last token by it.
+        pad = model.config.pad_token_id
+        if pad is None and tokenizer.eos_token_id is None:
+            raise ModelLoadError(
+                f"the tokenizer of {model_name} has neither a pad nor an end-of-text token, so "
+                "texts cannot be batched. Set pad_token in its tokenizer_config.json."
+            )
+        tokenizer.pad_token = tokenizer.convert_ids_to_tokens(
+            tokenizer.eos_token_id if pad is None else pad
+        )
+        model.config.pad_token_id = tokenizer.pad_token_id
+    try:
+        model.to(device)
+    except (MemoryError, torch.OutOfMemoryError) as exc:
+        raise ModelLoadError(
+            f"{model_name} does not fit on {device} ({_first_line(exc)}). Serve a smaller model, "
+            "use --dtype bfloat16 or float16, or a device with more memory."
+        ) from exc
+    model.eval()
+    return model, tokenizer
+
+
 def load_classifier(settings: Settings) -> tuple[TransformersClassifier, ModelInfo]:
     """Load the model named in settings on the resolved device and precision, then warm it up.
 
@@ -243,28 +504,11 @@ def load_classifier(settings: Settings) -> tuple[TransformersClassifier, ModelIn
     dtype = resolve_dtype(settings.dtype, device)
     threads = resolve_threads(settings.num_threads)
     torch.set_num_threads(threads)
+    memory_before = _used_memory(device)
     started = time.perf_counter()
-    try:
-        pipe = pipeline("text-classification", model=settings.model, device=device, dtype=dtype)
-    except Exception as exc:
-        where = (
-            "folder" if Path(settings.model).exists() else "Hub id (no local folder by that name)"
-        )
-        raise ModelLoadError(
-            f"could not load model {settings.model!r} as a {where} on {device}: "
-            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}. "
-            "Pass --model with a local folder holding config.json, tokenizer and weights, or a Hub "
-            "id reachable from this machine."
-        ) from exc
-    model, tokenizer = pipe.model, pipe.tokenizer
-    if tokenizer is None:
-        raise ModelLoadError(f"model {settings.model!r} has no tokenizer; it cannot read text.")
-    model.eval()
+    model, tokenizer = load_model_and_tokenizer(settings.model, device, dtype)
     load_seconds = time.perf_counter() - started
-    model_limit = min(
-        tokenizer.model_max_length, getattr(model.config, "max_position_embeddings", 512)
-    )
-    max_tokens = min(settings.max_tokens, model_limit) if settings.max_tokens else model_limit
+    max_tokens, max_tokens_reason = token_limit(model, tokenizer, settings.max_tokens)
     classifier = TransformersClassifier(
         model, tokenizer, max_tokens, settings.max_batch_size, settings.max_batch_tokens
     )
@@ -272,9 +516,19 @@ def load_classifier(settings: Settings) -> tuple[TransformersClassifier, ModelIn
         # Rounding differs between the two orders of summation: looser in 16-bit precisions.
         classifier.use_unpadded_if_equal(1e-4 if dtype == torch.float32 else 2e-2)
     started = time.perf_counter()
-    if settings.warmup:
-        for _ in range(2):
-            classifier.classify_batch(list(WARMUP_TEXTS))
+    try:
+        # Always once, warm-up or not: a model that cannot classify a plain sentence fails here,
+        # at start-up, rather than on every visitor's request.
+        classifier.classify_batch([PROBE_TEXT])
+        if settings.warmup:
+            for _ in range(2):
+                classifier.classify_batch(list(WARMUP_TEXTS))
+    except Exception as exc:
+        raise ModelLoadError(
+            f"{settings.model} loaded but could not classify a test sentence on {device} "
+            f"({_first_line(exc)}). Check that its tokenizer belongs to this model, or try "
+            "--device cpu --dtype float32."
+        ) from exc
     warmup_seconds = time.perf_counter() - started
     card = Path(settings.model) / "README.md"
     info = ModelInfo(
@@ -289,19 +543,33 @@ def load_classifier(settings: Settings) -> tuple[TransformersClassifier, ModelIn
         warmup_seconds=round(warmup_seconds, 2),
         model_card=str(card) if card.is_file() else None,
         forward="unpadded" if classifier.unpadded else "padded",
+        scheme=classifier.scheme,
+        max_tokens_reason=max_tokens_reason,
+        architecture=type(model).__name__,
+        memory_bytes=max(0, _used_memory(device) - memory_before),
     )
     logger.info(
-        "loaded %s on %s (%s, %s forward, %d threads), labels %s, max %d tokens, "
-        "%.1fM parameters, in %.2f s, warm-up %.2f s",
+        "loaded %s (%s) on %s (%s, %s forward, %d threads), %s labels %s, "
+        "%.1fM parameters, about %d MiB, in %.2f s, warm-up %.2f s",
         info.model,
+        info.architecture,
         info.device,
         info.dtype,
         info.forward,
         info.num_threads,
+        info.scheme.replace("_", "-"),
         ", ".join(info.labels),
-        info.max_tokens,
         info.num_parameters / 1e6,
+        info.memory_bytes // 2**20,
         info.load_seconds,
         info.warmup_seconds,
     )
+    logger.info("texts are truncated at %d tokens: %s", info.max_tokens, info.max_tokens_reason)
     return classifier, info
+
+
+def _used_memory(device: str) -> int:
+    """Bytes this process holds on `device`: GPU allocations on cuda, resident memory otherwise."""
+    if device == "cuda":
+        return int(torch.cuda.memory_allocated())
+    return int(psutil.Process().memory_info().rss)

@@ -20,7 +20,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "sentiment_requests",
-            "Requests by route and outcome (ok, rejected, error, overloaded)",
+            "Requests by route and outcome (ok, rejected, failed: the model raised on a text, "
+            "error, overloaded)",
             ["route", "outcome"],
             registry=self.registry,
         )
@@ -46,6 +47,11 @@ class Metrics:
         self.tokens = Counter(
             "sentiment_tokens_processed",
             "Tokens the model read (after truncation)",
+            registry=self.registry,
+        )
+        self.model_failures = Counter(
+            "sentiment_model_failures",
+            "Texts the model raised on, each isolated from the rest of its batch",
             registry=self.registry,
         )
         self.queue_depth = Gauge(

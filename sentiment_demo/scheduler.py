@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from sentiment_demo.engine import BatchEngine, Outcome, Prediction
+from sentiment_demo.engine import BatchEngine, Outcome, Prediction, Rejection
 from sentiment_demo.errors import OverloadedError
 from sentiment_demo.metrics import Metrics
 
@@ -129,6 +129,9 @@ class BatchScheduler:
                     size=len(texts),
                     tokens=sum(o.kept_tokens for o in outcomes if isinstance(o, Prediction)),
                     waits=[started - request.submitted for request in batch],
+                )
+                self.metrics.model_failures.inc(
+                    sum(isinstance(o, Rejection) and o.model_error for o in outcomes)
                 )
             offset = 0
             for request in batch:

@@ -50,6 +50,10 @@ class Service:
             auth=credentials,
             max_file_size=4 * self.settings.max_upload_kb * 1024,  # our check names the real limit
             footer_links=["api", "gradio", "settings"],
+            # Our handlers raise gr.Error with a message meant for people; this also shows the
+            # message of errors Gradio raises itself, instead of "has not enabled verbose error
+            # reporting".
+            show_error=True,
             mcp_server=self.settings.mcp,
             enable_monitoring=False,  # /metrics replaces it; see _without_queue_analytics
             app_kwargs={"lifespan": add_routes_before_serving},
@@ -116,6 +120,13 @@ def _without_queue_analytics() -> Iterator[None]:
             os.environ.pop(name, None)
 
 
+def outcome_name(outcome: Outcome) -> str:
+    """The metrics outcome of one text: ok, rejected (the input), or failed (the model raised)."""
+    if isinstance(outcome, Rejection):
+        return "failed" if outcome.model_error else "rejected"
+    return "ok"
+
+
 def _counted(
     classify_fn: Callable[[Sequence[object]], list[Outcome]], metrics: Metrics
 ) -> Callable[[Sequence[object]], list[Outcome]]:
@@ -130,9 +141,7 @@ def _counted(
             raise
         elapsed = time.perf_counter() - started
         for outcome in outcomes:
-            metrics.requests.labels(
-                "ui", "rejected" if isinstance(outcome, Rejection) else "ok"
-            ).inc()
+            metrics.requests.labels("ui", outcome_name(outcome)).inc()
             metrics.latency.labels("ui").observe(elapsed)
         return outcomes
 

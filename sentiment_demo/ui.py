@@ -8,6 +8,7 @@ nothing about torch or tokenizers.
 from __future__ import annotations
 
 import csv
+import logging
 import re
 import tempfile
 from collections import Counter
@@ -33,7 +34,15 @@ from sentiment_demo.engine import Outcome, Prediction, Rejection
 from sentiment_demo.errors import InputError, OverloadedError
 from sentiment_demo.explain import METHOD, Explanation
 from sentiment_demo.loading import ModelInfo
+from sentiment_demo.schemes import (
+    MULTI_LABEL_THRESHOLD,
+    SCHEME_DESCRIPTIONS,
+    Scheme,
+    has_generic_names,
+    read,
+)
 
+logger = logging.getLogger(__name__)
 ClassifyFn = Callable[[Sequence[object]], list[Outcome]]
 
 MODEL_QUEUE = "model"
@@ -60,31 +69,55 @@ def describe(outcome: Outcome) -> str:
     return ""
 
 
-def notice_for(outcome: Outcome) -> str:
-    """The notice shown under the label, marked as a refusal or a truncation."""
-    message = describe(outcome)
-    if not message:
-        return ""
-    return f"⚠️ {message}" if isinstance(outcome, Rejection) else f"✂️ {message}"
+def notice_for(outcome: Outcome, scheme: Scheme = "single_label") -> str:
+    """The notice shown under the label: a refusal, a truncation, and how to read the scores."""
+    if isinstance(outcome, Rejection):
+        return f"⚠️ {outcome.message}"
+    lines = [f"✂️ {describe(outcome)}"] if outcome.truncated else []
+    if scheme == "multi_label":
+        lines.append(
+            f"Multi-label model: each score is an independent probability. Over "
+            f"{MULTI_LABEL_THRESHOLD}: {read(outcome, scheme).text}."
+        )
+    elif scheme == "regression":
+        lines.append("Regression model: the value is the model's output, not a probability.")
+    return "\n\n".join(lines)
 
 
-def classify_texts(classify: ClassifyFn, texts: Sequence[object]) -> tuple[list[Any], list[str]]:
+def label_value(outcome: Outcome, scheme: Scheme) -> dict[str, float] | str | None:
+    """What gr.Label shows: every label's score, the regression value as text, or nothing."""
+    if not isinstance(outcome, Prediction):
+        return None
+    return read(outcome, scheme).text if scheme == "regression" else outcome.as_dict()
+
+
+def classify_texts(
+    classify: ClassifyFn, texts: Sequence[object], scheme: Scheme = "single_label"
+) -> tuple[list[Any], list[str]]:
     """The batched `classify` handler: one label value and one notice per queued request."""
     outcomes = classify(texts)
-    labels = [o.as_dict() if isinstance(o, Prediction) else None for o in outcomes]
-    return labels, [notice_for(o) for o in outcomes]
+    return [label_value(o, scheme) for o in outcomes], [notice_for(o, scheme) for o in outcomes]
 
 
 def results_table(
-    batch: BatchInput, outcomes: Sequence[Outcome], labels: Sequence[str]
+    batch: BatchInput,
+    outcomes: Sequence[Outcome],
+    labels: Sequence[str],
+    scheme: Scheme = "single_label",
 ) -> pd.DataFrame:
-    """Row, text, label, score, one score column per label, and a note, for each text in input order."""
+    """Row, text, label, score, one score column per label, and a note, for each text in input order.
+
+    The label column holds the top label (single-label), every label over the threshold
+    (multi-label), or the output's name with its value in the score column (regression).
+    """
     records = []
     for row, text, outcome in zip(batch.rows, batch.texts, outcomes, strict=True):
         record: dict[str, Any] = {"row": row, "text": text}
         if isinstance(outcome, Prediction):
             scores = outcome.as_dict()
-            record |= {"label": outcome.label, "score": round(outcome.score, 4)}
+            reading = read(outcome, scheme)
+            shown = reading.labels[0] if scheme == "regression" else reading.text
+            record |= {"label": shown, "score": round(reading.score, 4)}
             record |= {f"score_{label}": round(scores[label], 4) for label in labels}
         else:
             record |= {"label": "", "score": None} | {f"score_{label}": None for label in labels}
@@ -94,13 +127,41 @@ def results_table(
     return pd.DataFrame.from_records(records, columns=columns)
 
 
-def label_counts(table: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
-    """How many texts got each label (every label listed, zero included), plus refused texts."""
-    counts = Counter(table["label"])
-    rows = [{"label": label, "texts": counts.get(label, 0)} for label in labels]
-    if counts.get(""):
-        rows.append({"label": "refused", "texts": counts[""]})
-    return pd.DataFrame(rows)
+CHART_TITLES = {
+    "single_label": "Label distribution",
+    "multi_label": f"Texts with each label over {MULTI_LABEL_THRESHOLD} (a text can count for several)",
+    "regression": "Distribution of the predicted values",
+}
+
+
+def label_counts(
+    table: pd.DataFrame, labels: Sequence[str], scheme: Scheme = "single_label"
+) -> pd.DataFrame:
+    """Texts per label (every label listed, zero included) or per value range, plus refused texts."""
+    refused = int((table["label"] == "").sum())
+    answered = table[table["label"] != ""]
+    if scheme == "regression":
+        values = answered["score"].astype(float)
+        bins = pd.cut(values, bins=min(8, max(1, values.nunique()))) if len(values) else []
+        counts = Counter(bins)
+        rows = [
+            {"label": f"{b.left:.2f} to {b.right:.2f}", "texts": counts[b]}
+            for b in sorted(counts, key=lambda b: b.left)
+        ]
+    elif scheme == "multi_label":
+        rows = [
+            {
+                "label": label,
+                "texts": int((answered[f"score_{label}"] > MULTI_LABEL_THRESHOLD).sum()),
+            }
+            for label in labels
+        ]
+    else:
+        counts = Counter(answered["label"])
+        rows = [{"label": label, "texts": counts.get(label, 0)} for label in labels]
+    if refused:
+        rows.append({"label": "refused", "texts": refused})
+    return pd.DataFrame(rows, columns=["label", "texts"])
 
 
 def write_csv(table: pd.DataFrame) -> str:
@@ -114,13 +175,17 @@ def write_csv(table: pd.DataFrame) -> str:
 
 def batch_summary(batch: BatchInput, outcomes: Sequence[Outcome]) -> str:
     """One status line: how many texts, from where, and what happened to them."""
-    refused = sum(isinstance(o, Rejection) for o in outcomes)
+    failed = sum(isinstance(o, Rejection) and o.model_error for o in outcomes)
+    refused = sum(isinstance(o, Rejection) for o in outcomes) - failed
     truncated = sum(isinstance(o, Prediction) and o.truncated for o in outcomes)
     parts = [
-        f"Analysed {len(outcomes) - refused:,} of {len(outcomes):,} texts from {batch.source}."
+        f"Analysed {len(outcomes) - refused - failed:,} of {len(outcomes):,} texts from "
+        f"{batch.source}."
     ]
     if refused:
         parts.append(f"{refused:,} refused (see the note column).")
+    if failed:
+        parts.append(f"{failed:,} could not be processed by the model (see the note column).")
     if truncated:
         parts.append(f"{truncated:,} truncated.")
     if batch.skipped_blank_lines:
@@ -136,17 +201,26 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
         source = f"`{Path(info.model).name}` (local folder, embedded in this app)"
     else:
         source = f"[`{info.model}`](https://huggingface.co/{info.model}) (Hugging Face Hub)"
+    labels = ", ".join(f"`{label}`" for label in info.labels)
+    if has_generic_names(info.labels):
+        labels += (
+            " (placeholders: this model's config has no label names. Set `id2label` in its "
+            'config.json, e.g. `{"0": "negative", "1": "positive"}`, to show real names)'
+        )
+    memory = f", about {info.memory_bytes / 2**20:,.0f} MiB" if info.memory_bytes else ""
     return f"""
 | Setting | Value |
 |---|---|
 | Model | {source} |
-| Labels | {", ".join(f"`{label}`" for label in info.labels)} |
-| Parameters | {info.num_parameters / 1e6:.1f} M |
+| Architecture | {f"`{info.architecture}`" if info.architecture else "unknown"} |
+| Labels | {labels} |
+| Label scheme | {SCHEME_DESCRIPTIONS[info.scheme]} |
+| Parameters | {info.num_parameters / 1e6:.1f} M{memory} |
 | Device | `{info.device}` |
 | Precision | `{info.dtype}` |
 | Forward pass | {info.forward} (unpadded: the dense layers skip padding) |
 | CPU threads | {info.num_threads} |
-| Longest text the model reads | {info.max_tokens} tokens; longer texts are truncated, with a notice |
+| Longest text the model reads | {info.max_tokens} tokens ({info.max_tokens_reason or "as the backend reports"}); longer texts are truncated, with a notice |
 | Longest accepted text | {settings.max_text_chars:,} characters |
 | Batching | up to {settings.max_batch_size} texts per forward pass, merged from every caller; the model waits {settings.batch_wait_ms:g} ms after a request for others to join |
 | Token budget | at most {settings.max_batch_tokens:,} padded tokens per forward pass |
@@ -183,29 +257,50 @@ def explanation_value(
 
 
 @contextmanager
-def busy_as_gradio_error() -> Iterator[None]:
-    """Show an overloaded model as Gradio's error toast (the whole request could not be queued)."""
+def user_facing_errors(title: str = "Cannot analyse this input") -> Iterator[None]:
+    """Show every failure of one request as a message a person can act on, never an opaque one.
+
+    Input errors show their own message; an overloaded model says "busy"; anything unexpected is
+    logged with its traceback and shown as a short server error.
+    """
     try:
         yield
+    except gr.Error:
+        raise
     except OverloadedError as exc:
         raise gr.Error(f"The server is busy: {exc}.", title="Busy") from None
+    except InputError as exc:
+        raise gr.Error(str(exc), title=title) from None
+    except Exception as exc:
+        logger.exception("request failed")
+        raise gr.Error(
+            f"Something went wrong on the server ({type(exc).__name__}); it has been logged. "
+            "Please try again in a moment.",
+            title="Server error",
+        ) from None
 
 
 def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> gr.Blocks:
     """Build the app over `classify_fn`, which takes texts and returns one outcome per text."""
     labels = info.labels
+    scheme = info.scheme
 
     # The names and docstrings of these handlers are what MCP clients see as tools.
     def classify(text: list[object]) -> tuple[list[Any], list[str]]:
         """Classify the sentiment of one English text: every label's score, and a notice."""
         # Batched: `text` holds one text per queued request (named for the API page).
-        with busy_as_gradio_error():
-            return classify_texts(classify_fn, text)
+        with user_facing_errors():
+            return classify_texts(classify_fn, text, scheme)
 
     def explain(text: str) -> tuple[list[tuple[str, float | None]], str]:
         """Show which words of a text pushed its sentiment, with weights in [-1, 1]."""
-        with busy_as_gradio_error():
-            result = explanations.explain(text, classify_fn, settings.max_explain_words)
+        with user_facing_errors():
+            result = explanations.explain(
+                text,
+                classify_fn,
+                settings.max_explain_words,
+                normalise=scheme == "regression",
+            )
         return explanation_value(result)
 
     def classify_many(texts: Sequence[str], progress: Callable[..., Any]) -> list[Outcome]:
@@ -222,7 +317,8 @@ def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> 
         progress: gr.Progress = gr.Progress(),  # noqa: B008  (Gradio's way to ask for a progress bar)
     ) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
         """Classify many texts (one per line, or a .txt/.csv file): a table, counts, a CSV file."""
-        try:
+        # One user's request, not a shared batch: failing it alone is right.
+        with user_facing_errors():
             if upload:
                 batch = texts_from_file(
                     Path(upload),
@@ -232,23 +328,18 @@ def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> 
                 )
             else:
                 batch = texts_from_lines(pasted or "", settings.max_batch_rows)
-        except InputError as exc:
-            # One user's request, not a shared batch: failing it alone is right.
-            raise gr.Error(str(exc), title="Cannot analyse this input") from None
-        with busy_as_gradio_error():
             outcomes = classify_many(batch.texts, progress)
-        table = results_table(batch, outcomes, labels)
-        return table, label_counts(table, labels), write_csv(table), batch_summary(batch, outcomes)
+            table = results_table(batch, outcomes, labels, scheme)
+            counts = label_counts(table, labels, scheme)
+            return table, counts, write_csv(table), batch_summary(batch, outcomes)
 
     def list_columns(upload: str | None) -> gr.Dropdown:
         if not upload or Path(upload).suffix.lower() != ".csv":
             return gr.Dropdown(choices=[], value=None, visible=False)
-        try:
+        with user_facing_errors("Cannot read this file"):
             columns = csv_columns(
                 read_upload(Path(upload), settings.max_upload_kb * 1024), Path(upload).name
             )
-        except InputError as exc:
-            raise gr.Error(str(exc), title="Cannot read this file") from None
         return gr.Dropdown(choices=columns, value=default_column(columns), visible=True)
 
     with gr.Blocks(title="Sentiment analysis") as demo:
@@ -321,7 +412,7 @@ def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> 
                 chart_out = gr.BarPlot(
                     x="label",
                     y="texts",
-                    label="Label distribution",
+                    label=CHART_TITLES[scheme],
                     elem_id="batch-chart",
                     sort="x",
                 )

@@ -87,12 +87,14 @@ class FakeClassifier:
     """Implements the Classifier protocol without a model and records every batch it is given.
 
     A text's positive score is the share of the word 'good' among its words, so results are
-    predictable; the text 'explode' makes the whole batch fail, as a model crash would.
+    predictable. Faults are injected as a model would raise them: the text 'explode' makes any batch
+    that holds it raise (a poison input), and `broken = True` makes every call raise (a dead model).
     """
 
     def __init__(self, max_batch_size: int = 8, delay: float = 0.0) -> None:
         self.max_batch_size = max_batch_size
         self.delay = delay
+        self.broken = False
         self.batches: list[list[str]] = []
         self.gate = threading.Event()
         self.gate.set()
@@ -102,6 +104,8 @@ class FakeClassifier:
         self.batches.append(list(texts))
         if self.delay:
             time.sleep(self.delay)
+        if self.broken:
+            raise RuntimeError("CUDA error: device-side assert triggered")
         if "explode" in texts:
             raise RuntimeError("model crashed")
         predictions = []

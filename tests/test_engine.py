@@ -74,10 +74,62 @@ def test_engine_text_at_the_limit_is_accepted(fake_classifier: FakeClassifier) -
     assert isinstance(engine.classify(["good"])[0], Prediction)
 
 
-def test_engine_raises_when_the_whole_batch_fails(fake_classifier: FakeClassifier) -> None:
+def test_engine_isolates_a_text_that_crashes_the_model(fake_classifier: FakeClassifier) -> None:
+    fake_classifier.max_batch_size = 32
     engine = BatchEngine(fake_classifier, max_text_chars=100)
-    with pytest.raises(RuntimeError, match="model crashed"):
-        engine.classify(["good", "explode"])
+    texts = [f"good {i}" if i % 3 else f"bad {i}" for i in range(31)]
+    texts.insert(17, "explode")
+    outcomes = engine.classify(texts)
+    failed = [i for i, o in enumerate(outcomes) if isinstance(o, Rejection)]
+    assert failed == [17]
+    assert outcomes[17].model_error  # type: ignore[union-attr]
+    assert "could not process this text (RuntimeError: model crashed)" in outcomes[17].message  # type: ignore[union-attr]
+    expected = [
+        ("positive" if t.startswith("good") else "negative") for t in texts if t != "explode"
+    ]
+    assert [o.label for o in outcomes if isinstance(o, Prediction)] == expected
+    # Bisection: the whole chunk, the probe, then about two calls per halving, not one per text.
+    assert len(fake_classifier.batches) <= 2 + 2 * 5
+    assert engine.unhealthy_reason is None
+
+
+def test_engine_isolates_several_poison_texts(fake_classifier: FakeClassifier) -> None:
+    engine = BatchEngine(fake_classifier, max_text_chars=100)
+    outcomes = engine.classify(["explode", "good", "explode", "bad", "good good"])
+    assert [
+        getattr(o, "kind", o.label if isinstance(o, Prediction) else None) for o in outcomes
+    ] == [
+        "model_error",
+        "positive",
+        "model_error",
+        "negative",
+        "positive",
+    ]
+
+
+def test_engine_reports_a_model_that_fails_on_every_text(fake_classifier: FakeClassifier) -> None:
+    engine = BatchEngine(fake_classifier, max_text_chars=100)
+    fake_classifier.broken = True
+    outcomes = engine.classify(["good", "bad", "good film"])
+    assert all(isinstance(o, Rejection) and o.model_error for o in outcomes)
+    assert "failing on every text" in outcomes[0].message  # type: ignore[union-attr]
+    assert engine.unhealthy_reason == (
+        "the model fails on every text: RuntimeError: CUDA error: device-side assert triggered"
+    )
+    # No bisection when the probe fails too: the chunk and the probe, nothing more.
+    assert len(fake_classifier.batches) == 2
+    fake_classifier.broken = False
+    assert isinstance(engine.classify(["good"])[0], Prediction)
+    assert engine.unhealthy_reason is None
+
+
+def test_engine_refuses_text_no_tokenizer_can_read(fake_classifier: FakeClassifier) -> None:
+    engine = BatchEngine(fake_classifier, max_text_chars=100)
+    outcomes = engine.classify(["good", "bad \ud800 text"])
+    assert isinstance(outcomes[0], Prediction)
+    assert isinstance(outcomes[1], Rejection)
+    assert "character 5 is an unpaired surrogate" in outcomes[1].message
+    assert fake_classifier.batches == [["good"]]
 
 
 def test_engine_refuses_a_classifier_that_loses_texts() -> None:

@@ -57,6 +57,7 @@ APP_BUNDLE = {
     "sentiment_demo/metrics.py",
     "sentiment_demo/remote.py",
     "sentiment_demo/scheduler.py",
+    "sentiment_demo/schemes.py",
     "sentiment_demo/serving.py",
     "sentiment_demo/ui.py",
     "sentiment_demo/unpadded.py",
