@@ -163,7 +163,7 @@ class BatchEngine:
     def _predict(self, texts: list[str]) -> list[Prediction]:
         predictions = self.classifier.classify_batch(texts)
         if len(predictions) != len(texts):
-            raise _LostTexts(
+            raise BackendContractError(
                 f"classifier returned {len(predictions)} predictions for {len(texts)} texts"
             )
         return predictions
@@ -171,7 +171,7 @@ class BatchEngine:
     def _classify_chunk(self, texts: list[str]) -> list[Outcome]:
         try:
             predictions: list[Outcome] = list(self._predict(texts))
-        except _LostTexts:
+        except BackendContractError:
             raise
         except Exception as exc:
             logger.exception("the model raised on a chunk of %d texts", len(texts))
@@ -191,7 +191,7 @@ class BatchEngine:
         """True when the model classifies the probe text, i.e. it works for ordinary input."""
         try:
             self._predict([self.probe_text])
-        except _LostTexts:
+        except BackendContractError:
             raise
         except Exception:
             return False
@@ -216,14 +216,14 @@ class BatchEngine:
         for half in (texts[:middle], texts[middle:]):
             try:
                 outcomes += self._predict(half)
-            except _LostTexts:
+            except BackendContractError:
                 raise
             except Exception as exc:
                 outcomes += self._isolate(half, exc)
         return outcomes
 
 
-class _LostTexts(RuntimeError):
+class BackendContractError(RuntimeError):
     """The classifier broke its contract (a bug, not a bad text): raised, never bisected."""
 
 

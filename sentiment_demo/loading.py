@@ -404,6 +404,32 @@ def check_memory(model: str, config: PretrainedConfig, dtype: torch.dtype, devic
         )
 
 
+def check_tokenizer(
+    model_name: str, tokenizer: PreTrainedTokenizerBase, model: PreTrainedModel
+) -> None:
+    """Refuse a tokenizer with no vocabulary, or one with ids beyond the model's embedding table.
+
+    transformers builds an empty tokenizer, without complaint, for a folder that lacks the tokenizer
+    files: every word would become the unknown token. A tokenizer from another model crashes on
+    every text that has an id the embedding table does not hold.
+    """
+    vocabulary = len(tokenizer)
+    if vocabulary <= len(tokenizer.all_special_tokens) + 1:
+        raise ModelLoadError(
+            f"the tokenizer of {model_name} could not be loaded: it has no vocabulary (only "
+            f"{vocabulary} special tokens), so every word would read as unknown. The folder needs "
+            "tokenizer.json or its tokenizer's vocabulary files, with tokenizer_config.json; save "
+            "them with tokenizer.save_pretrained(folder)."
+        )
+    rows = model.get_input_embeddings().num_embeddings
+    if vocabulary > rows:
+        raise ModelLoadError(
+            f"the tokenizer of {model_name} has {vocabulary:,} tokens but the model's embedding "
+            f"table has {rows:,} rows: the tokenizer belongs to another model. Save this model's "
+            "own tokenizer into the folder."
+        )
+
+
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
@@ -470,6 +496,7 @@ def load_model_and_tokenizer(
         ) from exc
     if not callable(tokenizer) or not isinstance(tokenizer, PreTrainedTokenizerBase):
         raise ModelLoadError(f"{model_name} has no text tokenizer; it cannot read text.")
+    check_tokenizer(model_name, tokenizer, model)
     if tokenizer.pad_token_id is None:
         # Decoder-style classifiers (GPT-2, Llama, ...) ship without a pad token; batches need one,
         # and the model finds each text's last token by it.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import re
 import tempfile
 from collections import Counter
@@ -144,8 +145,11 @@ def label_counts(
         values = answered["score"].astype(float)
         bins = pd.cut(values, bins=min(8, max(1, values.nunique()))) if len(values) else []
         counts = Counter(bins)
+        # Enough decimals that neighbouring ranges never print the same.
+        width = min((b.length for b in counts), default=1.0)
+        decimals = max(0, 1 - math.floor(math.log10(width))) if width > 0 else 3
         rows = [
-            {"label": f"{b.left:.2f} to {b.right:.2f}", "texts": counts[b]}
+            {"label": f"{b.left:.{decimals}f} to {b.right:.{decimals}f}", "texts": counts[b]}
             for b in sorted(counts, key=lambda b: b.left)
         ]
     elif scheme == "multi_label":

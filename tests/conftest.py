@@ -63,9 +63,12 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
     folder = tmp_path_factory.mktemp("tiny-model")
-    vocab = folder / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *TINY_WORDS]) + "\n")
-    tokenizer = BertTokenizer(vocab_file=str(vocab), model_max_length=32)
+    # transformers 5 takes the vocabulary itself; a vocab_file argument is ignored without a word,
+    # leaving a tokenizer that reads every word as [UNK] (the loader now refuses such a tokenizer).
+    vocab = {
+        t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *TINY_WORDS])
+    }
+    tokenizer = BertTokenizer(vocab=vocab, model_max_length=32)
     config = BertConfig(
         vocab_size=len(TINY_WORDS) + 5,
         hidden_size=32,
