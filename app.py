@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         service.demo.block_thread()
     finally:
-        service.scheduler.close()
+        service.close()
     return 0
 
 

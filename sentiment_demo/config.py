@@ -107,6 +107,13 @@ class Settings:
     max_upload_kb: int = _setting(
         1024, "largest accepted upload in the Batch tab, in KiB", cast=int, minimum=1
     )
+    file_lifetime: int = _setting(
+        3600,
+        "seconds that result downloads and uploads stay on disk; Gradio's cache is swept every "
+        "tenth of that",
+        cast=int,
+        minimum=1,
+    )
     max_explain_words: int = _setting(
         60,
         "words weighed by an explanation (each costs one extra text in the batch)",

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from sentiment_demo.api import add_api_routes
 from sentiment_demo.config import Settings
 from sentiment_demo.engine import BatchEngine, Classifier, Outcome, Rejection
+from sentiment_demo.files import KEEP_SECONDS, ResultFiles
 from sentiment_demo.loading import ModelInfo
 from sentiment_demo.metrics import Metrics
 from sentiment_demo.scheduler import BatchScheduler
@@ -33,6 +34,7 @@ class Service:
     metrics: Metrics
     settings: Settings
     info: ModelInfo
+    results: ResultFiles
 
     def launch(self, **launch_kwargs: Any) -> str:
         """Start serving without blocking, add the JSON routes, and return the local URL."""
@@ -62,9 +64,10 @@ class Service:
         return str(url)
 
     def close(self) -> None:
-        """Stop the server and the scheduler."""
+        """Stop the server and the scheduler, and remove the files written for downloads."""
         self.demo.close()
         self.scheduler.close()
+        self.results.close()
 
 
 def build_service(
@@ -90,11 +93,12 @@ def build_service(
     classify_fn: Callable[[Sequence[object]], list[Outcome]] = scheduler.classify
     if model_call_wrapper is not None:
         classify_fn = model_call_wrapper(engine.classify)
-    demo = build_demo(_counted(classify_fn, metrics), settings, info)
+    results = ResultFiles(keep_seconds=min(KEEP_SECONDS, settings.file_lifetime))
+    demo = build_demo(_counted(classify_fn, metrics), settings, info, results)
     # A bounded queue answers "busy" at once instead of letting waits grow without limit.
     with _without_queue_analytics():
         demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
-    return Service(demo, scheduler, metrics, settings, info)
+    return Service(demo, scheduler, metrics, settings, info, results)
 
 
 # Gradio's queue rebuilds a pandas summary of its last 10,000 events after every event, for a monitoring

@@ -7,11 +7,9 @@ nothing about torch or tokenizers.
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +32,7 @@ from sentiment_demo.config import Settings
 from sentiment_demo.engine import Outcome, Prediction, Rejection
 from sentiment_demo.errors import InputError, OverloadedError
 from sentiment_demo.explain import METHOD, Explanation
+from sentiment_demo.files import ResultFiles
 from sentiment_demo.loading import ModelInfo
 from sentiment_demo.schemes import (
     MULTI_LABEL_THRESHOLD,
@@ -165,16 +164,11 @@ def label_counts(
         rows = [{"label": label, "texts": counts.get(label, 0)} for label in labels]
     if refused:
         rows.append({"label": "refused", "texts": refused})
-    return pd.DataFrame(rows, columns=["label", "texts"])
-
-
-def write_csv(table: pd.DataFrame) -> str:
-    """Save the results where Gradio can serve them, and return the path."""
-    with tempfile.NamedTemporaryFile(
-        "w", suffix=".csv", prefix="sentiment-results-", delete=False, encoding="utf-8", newline=""
-    ) as handle:
-        table.to_csv(handle, index=False, quoting=csv.QUOTE_NONNUMERIC)
-    return handle.name
+    # The count is in each bar's name too: the bars carry their values, whatever the chart's width.
+    return pd.DataFrame(
+        [{"label": f"{r['label']} ({r['texts']:,})", "texts": r["texts"]} for r in rows],
+        columns=["label", "texts"],
+    )
 
 
 def batch_summary(batch: BatchInput, outcomes: Sequence[Outcome]) -> str:
@@ -284,8 +278,14 @@ def user_facing_errors(title: str = "Cannot analyse this input") -> Iterator[Non
         ) from None
 
 
-def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> gr.Blocks:
-    """Build the app over `classify_fn`, which takes texts and returns one outcome per text."""
+def build_demo(
+    classify_fn: ClassifyFn, settings: Settings, info: ModelInfo, results: ResultFiles
+) -> gr.Blocks:
+    """Build the app over `classify_fn`, which takes texts and returns one outcome per text.
+
+    Downloads are written by `results`; Gradio's own cache (its copies of downloads, and uploads) is
+    swept of files older than `settings.file_lifetime` seconds.
+    """
     labels = info.labels
     scheme = info.scheme
 
@@ -335,7 +335,7 @@ def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> 
             outcomes = classify_many(batch.texts, progress)
             table = results_table(batch, outcomes, labels, scheme)
             counts = label_counts(table, labels, scheme)
-            return table, counts, write_csv(table), batch_summary(batch, outcomes)
+            return table, counts, results.write_csv(table), batch_summary(batch, outcomes)
 
     def list_columns(upload: str | None) -> gr.Dropdown:
         if not upload or Path(upload).suffix.lower() != ".csv":
@@ -346,7 +346,10 @@ def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> 
             )
         return gr.Dropdown(choices=columns, value=default_column(columns), visible=True)
 
-    with gr.Blocks(title="Sentiment analysis") as demo:
+    lifetime = settings.file_lifetime
+    with gr.Blocks(
+        title="Sentiment analysis", delete_cache=(max(1, lifetime // 10), lifetime)
+    ) as demo:
         gr.Markdown(
             "# Sentiment analysis\n"
             "Type a review, a tweet or any English text and see what the model makes of it: "
@@ -411,7 +414,10 @@ def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> 
                         elem_id="batch-column",
                     )
             batch_btn = gr.Button("Analyse all", variant="primary")
-            batch_status_out = gr.Markdown(label="Summary", elem_id="batch-status")
+            # A text box, not Markdown: the summary quotes file and column names a user chose.
+            batch_status_out = gr.Textbox(
+                label="Summary", elem_id="batch-status", interactive=False, max_lines=3
+            )
             with gr.Row():
                 chart_out = gr.BarPlot(
                     x="label",
@@ -419,6 +425,10 @@ def build_demo(classify_fn: ClassifyFn, settings: Settings, info: ModelInfo) -> 
                     label=CHART_TITLES[scheme],
                     elem_id="batch-chart",
                     sort="x",
+                    y_lim=[0, None],  # counts start at zero, or a small bar looks empty
+                    y_title="texts",
+                    x_title=None,
+                    x_label_angle=-30,
                 )
                 download_out = gr.File(
                     label="Download results (CSV)", elem_id="batch-download", interactive=False

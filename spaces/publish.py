@@ -38,6 +38,7 @@ APP_FILES = (
     "sentiment_demo/engine.py",
     "sentiment_demo/errors.py",
     "sentiment_demo/explain.py",
+    "sentiment_demo/files.py",
     "sentiment_demo/loading.py",
     "sentiment_demo/metrics.py",
     "sentiment_demo/remote.py",

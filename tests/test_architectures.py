@@ -150,7 +150,10 @@ def test_classify_batch_table_and_csv_follow_the_scheme(
     with open(csv_path, newline="", encoding="utf-8") as handle:
         downloaded = list(csv.DictReader(handle))
     assert [r["label"] for r in downloaded] == [r["label"] for r in rows]
-    counted = dict(chart["data"])
+    counted = {}
+    for name, count in chart["data"]:
+        assert name.endswith(f" ({count})")  # each bar names its count
+        counted[name.removesuffix(f" ({count})")] = count
     if served.spec.scheme == "single_label":
         top = [max(e, key=e.__getitem__) for e in pipeline_scores]
         assert counted == {name: top.count(name) for name in _labels(served.spec)}

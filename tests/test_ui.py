@@ -150,7 +150,7 @@ def test_batch_endpoint_returns_table_chart_and_csv(client: Client) -> None:
         downloaded = list(csv.DictReader(handle))
     assert [r["label"] for r in downloaded] == ["positive", "negative", "positive"]
     assert set(downloaded[0]) >= {"score_positive", "score_negative", "note"}
-    assert chart is not None
+    assert chart["data"] == [["negative (1)", 1], ["positive (2)", 2]]
 
 
 def test_batch_endpoint_reads_a_csv_upload(client: Client, tmp_path: Path) -> None:
