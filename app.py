@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sentiment_demo.config import Settings, parse_settings
@@ -58,6 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_settings(argv, os.environ)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # The cache sweeper (files.py) removes old files from Gradio's cache folder, so the folder must be
+    # this app's own rather than the /tmp/gradio other apps share. A folder the user chose wins.
+    os.environ.setdefault(
+        "GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "gradio" / "sentiment-demo")
     )
     started = time.perf_counter()
     try:

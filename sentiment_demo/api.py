@@ -148,11 +148,12 @@ def _authorized(request: Request, credentials: list[tuple[str, str]] | None) -> 
     if scheme.lower() != "basic":
         return False
     try:
-        user, _, password = base64.b64decode(encoded).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+        user, _, password = base64.b64decode(encoded, validate=True).partition(b":")
+    except binascii.Error:
         return False
+    # Bytes, not str: compare_digest refuses non-ASCII strings, and a password may be any UTF-8.
     return any(
-        secrets.compare_digest(user, u) and secrets.compare_digest(password, p)
+        secrets.compare_digest(user, u.encode()) and secrets.compare_digest(password, p.encode())
         for u, p in credentials
     )
 

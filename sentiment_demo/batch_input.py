@@ -6,6 +6,7 @@ what is wrong and where. It knows nothing about models or Gradio.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ def texts_from_lines(raw: str, max_rows: int, source: str = "pasted text") -> Ba
 
 def read_upload(path: Path, max_bytes: int) -> str:
     """The text of an uploaded file, checked for size and UTF-8 encoding."""
+    if not path.is_file():
+        raise InputError(
+            f"{path.name} is no longer on the server: uploads are kept for a limited time "
+            "(--file-lifetime). Upload it again."
+        )
     size = path.stat().st_size
     if size > max_bytes:
         raise InputError(
@@ -57,6 +63,15 @@ def read_upload(path: Path, max_bytes: int) -> str:
             "Split it into smaller files."
         )
     data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Spreadsheets save "Unicode text" as UTF-16 with a byte-order mark.
+        try:
+            return _text_only(data.decode("utf-16"), path.name)
+        except UnicodeDecodeError:
+            raise InputError(
+                f"{path.name} starts like UTF-16 text but cannot be decoded as UTF-16. Save the "
+                "file as UTF-8 and upload it again."
+            ) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -65,10 +80,12 @@ def read_upload(path: Path, max_bytes: int) -> str:
             f"{path.name} is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} cannot be "
             "decoded. Save the file as UTF-8 and upload it again."
         ) from None
+    return _text_only(text, path.name)
+
+
+def _text_only(text: str, name: str) -> str:
     if "\x00" in text:
-        raise InputError(
-            f"{path.name} looks like a binary file, not text. Upload a .txt or .csv file."
-        )
+        raise InputError(f"{name} looks like a binary file, not text. Upload a .txt or .csv file.")
     return text
 
 

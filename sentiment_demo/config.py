@@ -114,6 +114,13 @@ class Settings:
         cast=int,
         minimum=1,
     )
+    max_body_kb: int = _setting(
+        16384,
+        "largest request body, in KiB, on every route but file uploads (which --max-upload-kb "
+        "bounds); bigger bodies are refused with 413 before they are read",
+        cast=int,
+        minimum=1,
+    )
     max_explain_words: int = _setting(
         60,
         "words weighed by an explanation (each costs one extra text in the batch)",

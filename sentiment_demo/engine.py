@@ -101,6 +101,28 @@ class Classifier(Protocol):
         ...
 
 
+def check_text(text: object, max_text_chars: int) -> Rejection | None:
+    """The reason a text cannot be classified, or None when it can."""
+    if not isinstance(text, str):
+        return Rejection(f"Expected text, got {type(text).__name__}.")
+    if not text.strip():
+        return Rejection("The text is empty. Type or paste something to analyse.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # e.g. a lone surrogate ("\ud800") from a JSON client
+        return Rejection(
+            f"The text is not valid Unicode: character {exc.start + 1} is an unpaired "
+            "surrogate code point, which no tokenizer can read. Send the text as proper UTF-8."
+        )
+    if len(text) > max_text_chars:
+        return Rejection(
+            f"The text has {len(text):,} characters; the limit is {max_text_chars:,}. "
+            "Shorten it or split it into several texts.",
+            kind="too_long",
+        )
+    return None
+
+
 class BatchEngine:
     """Turns a list of raw texts into one outcome per text, in input order.
 
@@ -123,24 +145,7 @@ class BatchEngine:
 
     def check(self, text: object) -> Rejection | None:
         """The reason a text cannot be classified, or None when it can."""
-        if not isinstance(text, str):
-            return Rejection(f"Expected text, got {type(text).__name__}.")
-        if not text.strip():
-            return Rejection("The text is empty. Type or paste something to analyse.")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:  # e.g. a lone surrogate ("\ud800") from a JSON client
-            return Rejection(
-                f"The text is not valid Unicode: character {exc.start + 1} is an unpaired "
-                "surrogate code point, which no tokenizer can read. Send the text as proper UTF-8."
-            )
-        if len(text) > self.max_text_chars:
-            return Rejection(
-                f"The text has {len(text):,} characters; the limit is {self.max_text_chars:,}. "
-                "Shorten it or split it into several texts.",
-                kind="too_long",
-            )
-        return None
+        return check_text(text, self.max_text_chars)
 
     def classify(self, texts: Sequence[object]) -> list[Outcome]:
         """One Prediction or Rejection per text, in the order given; never raises for one text.

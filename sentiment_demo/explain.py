@@ -62,12 +62,17 @@ def explain(
     classify: Callable[[Sequence[object]], list[Outcome]],
     max_words: int,
     normalise: bool = False,
+    check: Callable[[object], Rejection | None] | None = None,
 ) -> Explanation | Rejection:
     """Weigh each of the first `max_words` words of `text` by occluding it (one batched call).
 
     With `normalise` (for regression models, whose output is not a probability), weights are divided
-    by the largest one, so the strongest word weighs ±1.
+    by the largest one, so the strongest word weighs ±1. `check` (the engine's) refuses a text before
+    any variant is built, so an oversized text costs nothing.
     """
+    refusal = check(text) if check is not None else None
+    if refusal is not None:
+        return refusal
     pieces = split_pieces(text)
     word_positions = [i for i, (_, is_word) in enumerate(pieces) if is_word]
     explained = word_positions[:max_words]

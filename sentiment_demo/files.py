@@ -1,8 +1,10 @@
-"""The files the app writes for downloads: spreadsheet-safe CSVs in one folder that never grows without bound.
+"""The files the app writes, and how long they stay: nothing on disk grows without bound.
 
 A results CSV must exist only until Gradio has copied it into its own cache, which it does right after
-the handler returns; Gradio's cache is then swept by age (`delete_cache`, set in ui.py). Each write here
-first removes this app's files older than a minute, and `close()` removes the folder. Stdlib and pandas.
+the handler returns: each write removes this app's CSVs older than a minute, and `close()` the folder.
+Gradio's cache (its copies of downloads, and uploads) is swept by CacheSweeper: Gradio's own
+`delete_cache` misses files that it copies for session-specific copies of a component, which is every
+download here (seen on gradio 6.31: its sets of files to delete stayed empty). Stdlib and pandas.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import csv
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -65,3 +68,43 @@ class ResultFiles:
     def close(self) -> None:
         """Remove the folder and everything in it."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class CacheSweeper:
+    """A daemon thread that removes files older than `lifetime` seconds from Gradio's cache folder.
+
+    It runs every tenth of the lifetime. Folders left empty are removed one lifetime later, so a
+    folder Gradio has just made for a new file is never taken from under it.
+    """
+
+    def __init__(self, folder: Path, lifetime: float) -> None:
+        """Start sweeping `folder`."""
+        self.folder = folder
+        self.lifetime = lifetime
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cache-sweeper", daemon=True)
+        self._thread.start()
+
+    def sweep(self) -> int:
+        """Remove what has outlived the lifetime now; returns how many files were removed."""
+        cutoff = time.time() - self.lifetime
+        removed = 0
+        for path in sorted(self.folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            try:
+                if path.is_file() and path.lstat().st_ctime < cutoff:
+                    path.unlink()
+                    removed += 1
+                elif path.is_dir() and path.stat().st_mtime < cutoff and not any(path.iterdir()):
+                    path.rmdir()
+            except OSError:  # gone already, or in use: the next sweep tries again
+                continue
+        return removed
+
+    def close(self) -> None:
+        """Stop the thread."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(max(1.0, self.lifetime / 10)):
+            self.sweep()

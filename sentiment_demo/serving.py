@@ -10,15 +10,18 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from sentiment_demo.api import add_api_routes
+from sentiment_demo.body_limit import BodySizeLimit
 from sentiment_demo.config import Settings
 from sentiment_demo.engine import BatchEngine, Classifier, Outcome, Rejection
-from sentiment_demo.files import KEEP_SECONDS, ResultFiles
+from sentiment_demo.files import KEEP_SECONDS, CacheSweeper, ResultFiles
 from sentiment_demo.loading import ModelInfo
 from sentiment_demo.metrics import Metrics
 from sentiment_demo.scheduler import BatchScheduler
@@ -35,6 +38,7 @@ class Service:
     settings: Settings
     info: ModelInfo
     results: ResultFiles
+    cache_sweeper: CacheSweeper
 
     def launch(self, **launch_kwargs: Any) -> str:
         """Start serving without blocking, add the JSON routes, and return the local URL."""
@@ -58,7 +62,12 @@ class Service:
             show_error=True,
             mcp_server=self.settings.mcp,
             enable_monitoring=False,  # /metrics replaces it; see _without_queue_analytics
-            app_kwargs={"lifespan": add_routes_before_serving},
+            app_kwargs={
+                "lifespan": add_routes_before_serving,
+                "middleware": [
+                    Middleware(BodySizeLimit, max_bytes=self.settings.max_body_kb * 1024)
+                ],
+            },
             **launch_kwargs,
         )
         return str(url)
@@ -68,6 +77,7 @@ class Service:
         self.demo.close()
         self.scheduler.close()
         self.results.close()
+        self.cache_sweeper.close()
 
 
 def build_service(
@@ -98,7 +108,8 @@ def build_service(
     # A bounded queue answers "busy" at once instead of letting waits grow without limit.
     with _without_queue_analytics():
         demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
-    return Service(demo, scheduler, metrics, settings, info, results)
+    sweeper = CacheSweeper(Path(demo.GRADIO_CACHE), settings.file_lifetime)
+    return Service(demo, scheduler, metrics, settings, info, results, sweeper)
 
 
 # Gradio's queue rebuilds a pandas summary of its last 10,000 events after every event, for a monitoring

@@ -29,7 +29,7 @@ from sentiment_demo.batch_input import (
     texts_from_lines,
 )
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import Outcome, Prediction, Rejection
+from sentiment_demo.engine import Outcome, Prediction, Rejection, check_text
 from sentiment_demo.errors import InputError, OverloadedError
 from sentiment_demo.explain import METHOD, Explanation
 from sentiment_demo.files import ResultFiles
@@ -283,8 +283,7 @@ def build_demo(
 ) -> gr.Blocks:
     """Build the app over `classify_fn`, which takes texts and returns one outcome per text.
 
-    Downloads are written by `results`; Gradio's own cache (its copies of downloads, and uploads) is
-    swept of files older than `settings.file_lifetime` seconds.
+    Downloads are written by `results` (serving.py sweeps Gradio's cache).
     """
     labels = info.labels
     scheme = info.scheme
@@ -304,6 +303,7 @@ def build_demo(
                 classify_fn,
                 settings.max_explain_words,
                 normalise=scheme == "regression",
+                check=lambda t: check_text(t, settings.max_text_chars),
             )
         return explanation_value(result)
 
@@ -346,10 +346,7 @@ def build_demo(
             )
         return gr.Dropdown(choices=columns, value=default_column(columns), visible=True)
 
-    lifetime = settings.file_lifetime
-    with gr.Blocks(
-        title="Sentiment analysis", delete_cache=(max(1, lifetime // 10), lifetime)
-    ) as demo:
+    with gr.Blocks(title="Sentiment analysis") as demo:
         gr.Markdown(
             "# Sentiment analysis\n"
             "Type a review, a tweet or any English text and see what the model makes of it: "

@@ -34,6 +34,7 @@ APP_FILES = (
     "sentiment_demo/__init__.py",
     "sentiment_demo/api.py",
     "sentiment_demo/batch_input.py",
+    "sentiment_demo/body_limit.py",
     "sentiment_demo/config.py",
     "sentiment_demo/engine.py",
     "sentiment_demo/errors.py",
