@@ -11,9 +11,6 @@ the UI, so API and browser requests share forward passes.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from sentiment_demo import __version__
+from sentiment_demo.auth import CHALLENGE, UNAUTHORIZED_BODY, basic_auth_ok
 from sentiment_demo.config import Settings
 from sentiment_demo.engine import LabelScore, Prediction, Rejection
 from sentiment_demo.errors import OverloadedError
@@ -142,20 +140,7 @@ def tei_info(info: ModelInfo, settings: Settings) -> dict[str, Any]:
 
 
 def _authorized(request: Request, credentials: list[tuple[str, str]] | None) -> bool:
-    if not credentials:
-        return True
-    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        user, _, password = base64.b64decode(encoded, validate=True).partition(b":")
-    except binascii.Error:
-        return False
-    # Bytes, not str: compare_digest refuses non-ASCII strings, and a password may be any UTF-8.
-    return any(
-        secrets.compare_digest(user, u.encode()) and secrets.compare_digest(password, p.encode())
-        for u, p in credentials
-    )
+    return basic_auth_ok(request.headers.get("authorization"), credentials)
 
 
 def add_api_routes(
@@ -167,11 +152,7 @@ def add_api_routes(
     credentials: list[tuple[str, str]] | None = None,
 ) -> None:
     """Add the JSON routes; /predict and /metrics need HTTP Basic auth when the app has a login."""
-    unauthorized = JSONResponse(
-        {"error": "authentication required", "error_type": "Unauthorized"},
-        401,
-        headers={"WWW-Authenticate": 'Basic realm="sentiment"'},
-    )
+    unauthorized = JSONResponse(UNAUTHORIZED_BODY, 401, headers={"WWW-Authenticate": CHALLENGE})
 
     @app.post("/predict")
     async def predict(request: Request) -> Response:

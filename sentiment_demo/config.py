@@ -179,11 +179,18 @@ class Settings:
         path = Path(self.auth)
         lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [self.auth]
         pairs = []
-        for line in filter(None, (ln.strip() for ln in lines)):
+        for number, line in enumerate((ln.strip() for ln in lines), start=1):
+            if not line:
+                continue
             user, sep, password = line.partition(":")
             if not sep or not user or not password:
-                source = f"file {path}" if path.is_file() else "SENTIMENT_AUTH / --auth"
-                raise ValueError(f"{source}: expected user:password, got {line[:40]!r}")
+                # The value is a secret: say where and what is wrong, never echo it.
+                where = (
+                    f"file {path}, line {number}" if path.is_file() else "SENTIMENT_AUTH / --auth"
+                )
+                raise ValueError(
+                    f"{where}: expected user:password (a user name, a colon, then the password)"
+                )
             pairs.append((user, password))
         return pairs
 

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from sentiment_demo.api import add_api_routes
+from sentiment_demo.auth import BasicAuthGuard
 from sentiment_demo.body_limit import BodySizeLimit
 from sentiment_demo.config import Settings
 from sentiment_demo.engine import BatchEngine, Classifier, Outcome, Rejection
@@ -65,11 +66,17 @@ class Service:
             app_kwargs={
                 "lifespan": add_routes_before_serving,
                 "middleware": [
-                    Middleware(BodySizeLimit, max_bytes=self.settings.max_body_kb * 1024)
+                    Middleware(BodySizeLimit, max_bytes=self.settings.max_body_kb * 1024),
+                    # Gradio's login does not cover the MCP server it mounts.
+                    Middleware(
+                        BasicAuthGuard, credentials=credentials, prefixes=("/gradio_api/mcp",)
+                    ),
                 ],
             },
             **launch_kwargs,
         )
+        if self.settings.mcp and credentials:
+            _log_mcp_client_in(self.demo, str(url), credentials[0])
         return str(url)
 
     def close(self) -> None:
@@ -78,6 +85,29 @@ class Service:
         self.scheduler.close()
         self.results.close()
         self.cache_sweeper.close()
+
+
+def _log_mcp_client_in(demo: gr.Blocks, url: str, login: tuple[str, str]) -> None:
+    """Give Gradio's MCP server a logged-in client: it calls the app's own API over HTTP, as a guest.
+
+    Without this, every MCP tool call of an app with a login fails ("credentials were not provided").
+    This sets a private attribute of gradio 6.31's GradioMCPServer; tests/test_abuse.py fails if a
+    Gradio upgrade changes it.
+    """
+    from gradio_client import Client
+
+    server = getattr(demo, "mcp_server_obj", None)
+    if server is None or not hasattr(server, "_client_instance"):
+        raise RuntimeError("Gradio's MCP server changed: cannot give it the login; see serving.py")
+    server._client_instance = Client(
+        url,
+        auth=login,
+        download_files=False,
+        verbose=False,
+        analytics_enabled=False,
+        _skip_components=False,
+        headers={"x-gradio-user": "mcp"},
+    )
 
 
 def build_service(

@@ -300,3 +300,70 @@ def test_download_files_stay_bounded_over_many_jobs(tiny_model_dir: Path) -> Non
             counts.append(files() - before)
         assert counts[-1] <= counts[0] <= 4, counts  # flat, not 10 more files per round
     assert not service.results.folder.exists()  # closing the app removes its folder
+
+
+PASSWORD = "s3cret-Pässwörd"
+
+
+def _mcp(client: httpx.Client, url: str, method: str, params: dict | None = None) -> httpx.Response:
+    headers = {"accept": "application/json, text/event-stream"}
+    message = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}
+    return client.post(f"{url}/gradio_api/mcp/", json=message, headers=headers, timeout=30)
+
+
+def test_auth_covers_every_route_and_the_password_never_shows(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.conftest import FakeClassifier
+    from tests.test_ui import INFO
+
+    settings = Settings(auth=f"ann:{PASSWORD}", mcp=True)
+    with launched(build_service(FakeClassifier(), INFO, settings)) as url:
+        anonymous = httpx.Client()
+        routes = [
+            ("GET", "/config"),
+            ("GET", "/gradio_api/info"),
+            ("POST", "/gradio_api/call/classify"),
+            ("GET", "/gradio_api/file=/etc/hostname"),
+            ("POST", "/predict"),
+            ("GET", "/info"),
+            ("GET", "/metrics"),
+            ("GET", "/gradio_api/mcp/schema"),
+            ("POST", "/gradio_api/mcp/"),
+        ]
+        for method, path in routes:
+            answer = anonymous.request(method, f"{url}{path}", json={"data": ["good"]})
+            assert answer.status_code in {401, 403}, (path, answer.status_code)
+        wrong = httpx.Client(auth=("ann", "guess"))
+        assert wrong.post(f"{url}/predict", json={"inputs": "good"}).status_code == 401
+        assert _mcp(wrong, url, "tools/list").status_code == 401
+        assert wrong.get(f"{url}/gradio_api/mcp/schema").status_code == 401
+
+        with pytest.raises(Exception, match=r"(?i)auth|login|credentials|401"):
+            Client(url, verbose=False).predict("good", api_name="/classify")
+        logged_in = Client(url, auth=("ann", PASSWORD), verbose=False)
+        assert logged_in.predict("good good", api_name="/classify")[0]["label"] == "positive"
+
+        member = httpx.Client(auth=("ann", PASSWORD))  # a non-ASCII password works over Basic auth
+        assert member.post(f"{url}/predict", json={"inputs": "good"}).status_code == 200
+        assert member.get(f"{url}/metrics").status_code == 200
+        assert member.get(f"{url}/gradio_api/mcp/schema").status_code == 200
+        listed = _mcp(member, url, "tools/list")
+        assert listed.status_code == 200
+        assert '"classify"' in listed.text
+        called = _mcp(
+            member, url, "tools/call", {"name": "classify", "arguments": {"text": "good"}}
+        )
+        assert called.status_code == 200
+        assert "positive" in called.text, called.text
+
+        page = anonymous.get(f"{url}/").text + anonymous.get(f"{url}/readyz").text
+        assert PASSWORD not in page
+    assert PASSWORD not in caplog.text
+
+
+def test_a_malformed_auth_value_is_not_echoed() -> None:
+    with pytest.raises(ValueError) as caught:
+        Settings(auth="ann-no-colon-" + PASSWORD).auth_credentials()
+    assert PASSWORD not in str(caught.value)
+    assert "user:password" in str(caught.value)
