@@ -205,27 +205,36 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
             " (placeholders: this model's config has no label names. Set `id2label` in its "
             'config.json, e.g. `{"0": "negative", "1": "positive"}`, to show real names)'
         )
-    memory = f", about {info.memory_bytes / 2**20:,.0f} MiB" if info.memory_bytes else ""
-    return f"""
-| Setting | Value |
-|---|---|
-| Model | {source} |
-| Architecture | {f"`{info.architecture}`" if info.architecture else "unknown"} |
-| Labels | {labels} |
-| Label scheme | {SCHEME_DESCRIPTIONS[info.scheme]} |
-| Parameters | {info.num_parameters / 1e6:.1f} M{memory} |
-| Device | `{info.device}` |
-| Precision | `{info.dtype}` |
-| Forward pass | {info.forward} (unpadded: the dense layers skip padding) |
-| CPU threads | {info.num_threads} |
-| Longest text the model reads | {info.max_tokens} tokens ({info.max_tokens_reason or "as the backend reports"}); longer texts are truncated, with a notice |
-| Longest accepted text | {settings.max_text_chars:,} characters |
-| Batching | up to {settings.max_batch_size} texts per forward pass, merged from every caller; the model waits {settings.batch_wait_ms:g} ms after a request for others to join |
-| Token budget | at most {settings.max_batch_tokens:,} padded tokens per forward pass |
-| Queue | at most {settings.queue_size} waiting requests; beyond that the app answers "busy" |
-| Batch tab | at most {settings.max_batch_rows:,} texts, uploads up to {settings.max_upload_kb:,} KiB |
-| Start-up | loaded in {info.load_seconds:.1f} s, warmed up in {info.warmup_seconds:.1f} s |
-"""
+    memory = (
+        f"; the process grew by about {info.memory_bytes / 2**20:,.0f} MiB while loading it"
+        if info.memory_bytes
+        else ""
+    )
+    architecture = f"`{info.architecture}`" if info.architecture else "unknown"
+    reason = info.max_tokens_reason or "as the backend reports"
+    # A list, not a table: a two-column table squeezes its first column to a letter a line on a phone.
+    rows = {
+        "Model": source,
+        "Architecture": architecture,
+        "Labels": labels,
+        "Label scheme": SCHEME_DESCRIPTIONS[info.scheme],
+        "Parameters": f"{info.num_parameters / 1e6:.1f} M{memory}",
+        "Device": f"`{info.device}`",
+        "Precision": f"`{info.dtype}`",
+        "Forward pass": f"{info.forward} (unpadded: the dense layers skip padding)",
+        "CPU threads": str(info.num_threads),
+        "Longest text the model reads": f"{info.max_tokens} tokens ({reason}); longer texts are "
+        "truncated, with a notice",
+        "Longest accepted text": f"{settings.max_text_chars:,} characters",
+        "Batching": f"up to {settings.max_batch_size} texts per forward pass, merged from every "
+        f"caller; the model waits {settings.batch_wait_ms:g} ms after a request for others to join",
+        "Token budget": f"at most {settings.max_batch_tokens:,} padded tokens per forward pass",
+        "Queue": f'at most {settings.queue_size} waiting requests; beyond that the app answers "busy"',
+        "Batch tab": f"at most {settings.max_batch_rows:,} texts, uploads up to "
+        f"{settings.max_upload_kb:,} KiB",
+        "Start-up": f"loaded in {info.load_seconds:.1f} s, warmed up in {info.warmup_seconds:.1f} s",
+    }
+    return "\n".join(f"- **{name}**: {value}" for name, value in rows.items())
 
 
 def model_card_markdown(info: ModelInfo) -> str | None:
@@ -237,15 +246,21 @@ def model_card_markdown(info: ModelInfo) -> str | None:
 
 
 def explanation_value(
-    result: Explanation | Rejection,
+    result: Explanation | Rejection, scheme: Scheme = "single_label"
 ) -> tuple[list[tuple[str, float | None]], str]:
     """The HighlightedText value and the notice for one explanation."""
     if isinstance(result, Rejection):
         return [], f"⚠️ {result.message}"
-    notice = (
-        f"Red words pushed towards **{result.label}**, blue words away from it (weights by {METHOD}; "
-        "stronger colour, stronger push)."
-    )
+    if scheme == "regression":
+        notice = (
+            f"Red words pushed the value of **{result.label}** up, blue words down (weights by "
+            f"{METHOD}, scaled so that the strongest word weighs ±1)."
+        )
+    else:
+        notice = (
+            f"Red words pushed towards **{result.label}**, blue words away from it (weights by "
+            f"{METHOD}; stronger colour, stronger push)."
+        )
     if result.explained_words < result.total_words:
         notice += (
             f" Only the first {result.explained_words} of {result.total_words} words were weighed; "
@@ -305,7 +320,7 @@ def build_demo(
                 normalise=scheme == "regression",
                 check=lambda t: check_text(t, settings.max_text_chars),
             )
-        return explanation_value(result)
+        return explanation_value(result, scheme)
 
     def classify_many(texts: Sequence[str], progress: Callable[..., Any]) -> list[Outcome]:
         outcomes: list[Outcome] = []

@@ -140,3 +140,28 @@ def test_json_routes_answer_next_to_the_ui(app_url: str) -> None:
     scores = httpx.post(f"{app_url}/predict", json={"inputs": "A wonderful film."}).json()
     assert scores[0]["label"] == "positive"
     assert "sentiment_requests_total" in httpx.get(f"{app_url}/metrics").text
+
+
+def test_markup_in_a_column_name_is_shown_as_text_not_rendered(page: Page, tmp_path: Path) -> None:
+    header = "<img src=x onerror=alert(1)> **bold** [link](http://evil.example)"
+    upload = tmp_path / "hostile.csv"
+    upload.write_text(f'"{header}"\nA wonderful film.\n', encoding="utf-8")
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-file input[type=file]").set_input_files(str(upload))
+    expect(page.locator("#batch-column")).to_be_visible()
+    page.get_by_role("button", name="Analyse all").click()
+    status = page.locator("#batch-status")
+    expect(status.locator("textarea")).to_have_value(re.compile(re.escape(header)))
+    assert status.locator("img, a, strong").count() == 0
+    assert page.locator("img[src=x]").count() == 0
+
+
+def test_label_chart_names_each_count(page: Page) -> None:
+    page.get_by_role("tab", name="Batch").click()
+    page.get_by_label("Texts, one per line").fill(
+        "A wonderful film.\nAn awful, boring mess.\nLoved it.\nGreat acting."
+    )
+    page.get_by_role("button", name="Analyse all").click()
+    chart = page.locator("#batch-chart")
+    expect(chart).to_contain_text("positive (3)")
+    expect(chart).to_contain_text("negative (1)")
