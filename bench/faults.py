@@ -63,9 +63,19 @@ def main(argv: list[str] | None = None) -> int:
                 base, api, one_text(texts), args.users // 2, pid, 10**9, args.seconds
             )
 
+        samples: list[tuple[float, float, int]] = []
+        started = time.monotonic()
+
+        def sample() -> None:
+            while any(thread.is_alive() for thread in drivers):
+                samples.append((time.monotonic() - started, resident_mb(pid), open_fds(pid)))
+                time.sleep(args.seconds / 12)
+
         drivers = [threading.Thread(target=drive, args=(api,)) for api in ("classify", "/predict")]
         for thread in drivers:
             thread.start()
+        sampler = threading.Thread(target=sample)
+        sampler.start()
         time.sleep(args.seconds / 4)
         poison = httpx.post(
             f"{base}/predict",
@@ -79,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         os.kill(pid, signal.SIGCONT)
         for thread in drivers:
             thread.join()
+        sampler.join()
         time.sleep(1)
         end = {"rss_mb": resident_mb(pid), "fds": open_fds(pid)}
         counted = counted_requests(base)
@@ -102,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         "metrics add up": counted_delta["ui"] == sent["classify"]
         and counted_delta["predict"] == sent["/predict"] + 1,
         "rss MiB warm -> end": [round(warm["rss_mb"]), round(end["rss_mb"])],
+        "rss MiB during the run": [round(rss) for _, rss, _ in samples],
+        "open fds during the run": [fds for _, _, fds in samples],
         "open fds warm -> end": [warm["fds"], end["fds"]],
         "p99 ms": {api: round(r.percentile(99)) for api, r in results.items()},
         "req/s": {api: round(r.rps, 1) for api, r in results.items()},
