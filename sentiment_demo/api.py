@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sentiment_demo import __version__
 from sentiment_demo.auth import CHALLENGE, UNAUTHORIZED_BODY, basic_auth_ok
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import LabelScore, Prediction, Rejection
+from sentiment_demo.engine import LabelScore, Outcome, Prediction, Rejection
 from sentiment_demo.errors import OverloadedError
 from sentiment_demo.loading import ModelInfo
 from sentiment_demo.metrics import Metrics
@@ -105,6 +106,29 @@ def render_outcomes(
     return rendered
 
 
+async def _unless_client_leaves(
+    request: Request, future: Future[list[Outcome]]
+) -> list[Outcome] | None:
+    """The outcomes, or None when the client disconnects first.
+
+    Then its work is cancelled, and the scheduler drops whatever of it has not reached the model.
+    """
+    result = asyncio.wrap_future(future)
+    gone = asyncio.ensure_future(_disconnected(request))
+    await asyncio.wait({result, gone}, return_when=asyncio.FIRST_COMPLETED)
+    if result.done():
+        gone.cancel()
+        return result.result()
+    result.cancel()  # cancels the scheduler's future too
+    return None
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client closes the connection (the body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
 def public_model_id(info: ModelInfo) -> str:
     """The model's Hub id, or a local folder's name: never a path of this machine."""
     return Path(info.model).name if info.is_local else info.model
@@ -166,11 +190,15 @@ def add_api_routes(
                     raise ApiError(422, "the body is not valid JSON") from None
                 texts, single, truncate, raw, top_k = parse_inputs(body, settings.max_batch_rows)
                 try:
-                    future = scheduler.submit(texts)
+                    future = scheduler.submit(texts, lane="api")
                 except OverloadedError as exc:
                     outcome["outcome"] = "overloaded"
                     raise ApiError(429, f"Model is overloaded: {exc}", "Overloaded") from None
-                rendered = render_outcomes(await asyncio.wrap_future(future), truncate, raw, top_k)
+                outcomes = await _unless_client_leaves(request, future)
+                if outcomes is None:
+                    outcome["outcome"] = "gone"
+                    return Response(status_code=499)  # nobody reads it; the work was dropped
+                rendered = render_outcomes(outcomes, truncate, raw, top_k)
             except ApiError as exc:
                 if outcome["outcome"] == "ok":
                     outcome["outcome"] = "failed" if exc.status == 424 else "rejected"

@@ -129,7 +129,15 @@ class Settings:
     )
     queue_size: int = _setting(
         256,
-        "requests allowed to wait in the queue; more are told the server is busy",
+        "requests allowed to wait in Gradio's queue (browser and gradio_client); more are told "
+        "the server is busy",
+        cast=int,
+        minimum=1,
+    )
+    queue_texts: int = _setting(
+        4096,
+        "texts allowed to wait for the model, for browser users and for API clients each; more "
+        "are told the server is busy (429 on /predict)",
         cast=int,
         minimum=1,
     )

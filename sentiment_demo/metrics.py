@@ -54,6 +54,11 @@ class Metrics:
             "Texts the model raised on, each isolated from the rest of its batch",
             registry=self.registry,
         )
+        self.dropped_texts = Counter(
+            "sentiment_dropped_texts",
+            "Texts dropped before the model because their client had gone",
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "sentiment_queue_depth_texts", "Texts waiting for the model", registry=self.registry
         )

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -126,11 +127,13 @@ def build_service(
     scheduler = BatchScheduler(
         engine,
         max_batch_texts=settings.max_batch_size,
-        max_pending=settings.queue_size,
+        max_pending_texts=settings.queue_texts,
         max_wait_ms=settings.batch_wait_ms,
         metrics=metrics,
     )
-    classify_fn: Callable[[Sequence[object]], list[Outcome]] = scheduler.classify
+    classify_fn: Callable[[Sequence[object]], list[Outcome]] = partial(
+        scheduler.classify, lane="ui"
+    )
     if model_call_wrapper is not None:
         classify_fn = model_call_wrapper(engine.classify)
     results = ResultFiles(keep_seconds=min(KEEP_SECONDS, settings.file_lifetime))

@@ -229,7 +229,9 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
         "Batching": f"up to {settings.max_batch_size} texts per forward pass, merged from every "
         f"caller; the model waits {settings.batch_wait_ms:g} ms after a request for others to join",
         "Token budget": f"at most {settings.max_batch_tokens:,} padded tokens per forward pass",
-        "Queue": f'at most {settings.queue_size} waiting requests; beyond that the app answers "busy"',
+        "Queue": f"at most {settings.queue_size} waiting requests in Gradio's queue, and "
+        f"{settings.queue_texts:,} waiting texts each for browser users and API clients; beyond "
+        'that the app answers "busy". Single texts go before batch jobs',
         "Batch tab": f"at most {settings.max_batch_rows:,} texts, uploads up to "
         f"{settings.max_upload_kb:,} KiB",
         "Start-up": f"loaded in {info.load_seconds:.1f} s, warmed up in {info.warmup_seconds:.1f} s",

@@ -139,7 +139,7 @@ INFO = ModelInfo("fake", "cpu", "float32", ("negative", "positive"), 512, 1, 1, 
 def test_overload_answers_429_and_recovers() -> None:
     classifier = FakeClassifier(max_batch_size=1)
     classifier.gate.clear()
-    settings = Settings(queue_size=1, max_batch_size=1, batch_wait_ms=0)
+    settings = Settings(queue_texts=1, max_batch_size=1, batch_wait_ms=0)
     with launched(build_service(classifier, INFO, settings)) as url:
         results: list[int] = []
 

@@ -155,7 +155,9 @@ def test_info_matches_tei(url: str, tiny_model_dir: Path) -> None:
 
 def test_backend_overload_and_health_errors_match_tei() -> None:
     classifier = FakeClassifier(max_batch_size=1)
-    with launched(build_service(classifier, INFO, Settings(queue_size=1, max_batch_size=1))) as url:
+    with launched(
+        build_service(classifier, INFO, Settings(queue_texts=1, max_batch_size=1))
+    ) as url:
         failed = httpx.post(f"{url}/predict", json={"inputs": "explode"})
         assert failed.status_code == 424
         jsonschema.validate(failed.json(), ERROR_RESPONSE)
