@@ -46,6 +46,10 @@ logger = logging.getLogger(__name__)
 ClassifyFn = Callable[[Sequence[object]], list[Outcome]]
 
 MODEL_QUEUE = "model"
+# Explanations and Batch jobs get Gradio slots of their own: in the model's group, one Batch job held
+# its only slot for seconds and every single text queued behind it. The scheduler interleaves their
+# chunks with single texts, so a few may run at once.
+SLOW_EVENT_CONCURRENCY = 4
 EXAMPLES = (
     "An absolute joy from start to finish: sharp writing, warm performances, and a finale that "
     "earns every tear.",
@@ -481,8 +485,8 @@ def build_demo(
             outputs=[explanation_out, explain_status_out],
             api_name="explain",
             api_description=f"Per-word weights in [-1, 1] by {METHOD}, computed in one batch.",
-            concurrency_id=MODEL_QUEUE,
-            concurrency_limit=settings.handler_concurrency,
+            concurrency_id="explain",
+            concurrency_limit=SLOW_EVENT_CONCURRENCY,
         )
         file_in.change(
             list_columns, inputs=[file_in], outputs=[column_in], api_visibility="private"
@@ -492,9 +496,9 @@ def build_demo(
             inputs=[texts_in, file_in, column_in],
             outputs=[table_out, chart_out, download_out, batch_status_out],
             api_name="classify_batch",
-            concurrency_limit=settings.handler_concurrency,
             api_description="Classify many texts (one per line, or a .txt/.csv file): a table with "
             "every label's score, the label counts, a CSV file and a summary.",
-            concurrency_id=MODEL_QUEUE,
+            concurrency_id="batch-jobs",
+            concurrency_limit=SLOW_EVENT_CONCURRENCY,
         )
     return demo
