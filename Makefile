@@ -8,7 +8,7 @@ CHROMIUM_PATH ?= /usr/bin/chromium
 VADER_SDIST := .cache/vaderSentiment-3.3.2.tar.gz
 MODEL_DIR := models/minilm-rt-sentiment
 
-.PHONY: install install-dev browser run serve test test-fast e2e lint fmt data model evaluate bench bench-quick bench-faults publish-dry-run publish clean
+.PHONY: install install-dev browser run serve test test-fast e2e lint fmt data model evaluate bench bench-quick bench-faults bench-abuse publish-dry-run publish clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed (transformers 5)" if sys.version_info < (3, 11) else 0)'
@@ -81,6 +81,11 @@ bench-quick: install-dev
 # C=64 for a minute with a poison text and a SIGSTOP/SIGCONT of the server; exits 1 if a request is lost.
 bench-faults: install-dev
 	$(PY) -m bench.faults
+
+# What one hostile client costs the others (abandoned work, a 5 MB explanation, 50 MB bodies, batch-job
+# starvation, an API flood); `--tree DIR` runs an older checkout's app.py for a before/after.
+bench-abuse: install-dev
+	$(PY) -m bench.abuse
 
 SPACE ?= your-name/sentiment-demo
 publish-dry-run: install

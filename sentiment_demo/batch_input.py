@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,10 +35,17 @@ class BatchInput:
     skipped_blank_lines: int = 0
 
 
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+DELIMITERS = ",;\t|"
+
+
 def texts_from_lines(raw: str, max_rows: int, source: str = "pasted text") -> BatchInput:
     """One text per non-blank line."""
     texts, rows, blank = [], [], 0
-    for number, line in enumerate(raw.splitlines(), start=1):
+    # Only \n, \r\n and \r end a line: str.splitlines() also splits on U+2028, NEL and form feeds,
+    # which would cut one of the user's lines in two and shift every row number after it.
+    lines = LINE_BREAK.split(raw.removesuffix("\n").removesuffix("\r")) if raw else []
+    for number, line in enumerate(lines, start=1):
         if line.strip():
             texts.append(line.strip())
             rows.append(number)
@@ -89,15 +97,30 @@ def _text_only(text: str, name: str) -> str:
     return text
 
 
-def csv_columns(text: str, name: str = "the file") -> list[str]:
-    """The header row of a CSV text."""
+def csv_dialect(text: str) -> type[csv.Dialect]:
+    """The file's delimiter (comma, semicolon, tab or bar), sniffed from its first lines."""
+    sample = "\n".join(text.splitlines()[:20])
     try:
-        header = next(csv.reader(io.StringIO(text), strict=True), [])
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
+    except csv.Error:  # one column, or nothing to tell by: the standard comma
+        return csv.excel
+
+
+def csv_columns(text: str, name: str = "the file") -> list[str]:
+    """The header row of a CSV text; column names must be unique."""
+    try:
+        header = next(csv.reader(io.StringIO(text), csv_dialect(text), strict=True), [])
     except csv.Error as exc:
         raise InputError(f"{name} is not valid CSV on line 1: {exc}.") from None
     columns = [column.strip() for column in header]
     if not any(columns):
         raise InputError(f"{name} has no header row: the first line must name the columns.")
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise InputError(
+            f"{name} has more than one column named {', '.join(map(repr, repeated))}: rename them "
+            "so that the text column can be chosen without doubt."
+        )
     return columns
 
 
@@ -121,7 +144,7 @@ def texts_from_csv(
             f"{name} has no column {column!r}; its columns are {', '.join(map(repr, columns))}."
         )
     index = columns.index(column)
-    reader = csv.reader(io.StringIO(text), strict=True)
+    reader = csv.reader(io.StringIO(text), csv_dialect(text), strict=True)
     next(reader)
     texts: list[str] = []
     rows: list[int] = []

@@ -1,12 +1,16 @@
 """Word-level explanations by leave-one-word-out occlusion, computed as one batch.
 
 For a text of N words, the model scores the text and the N texts with one word removed, all in one
-batch; a word's weight is how much its removal lowers the score of the explained label (positive when
-the word pushed towards it). It needs only a classify function, never the model's internals.
+batch. A word's weight is how much its removal lowers the log-odds of the explained label (the
+predicted one), divided by the largest such change in the text, so the strongest word weighs ±1.
+Log-odds, not probabilities: a confident model moves from 0.999 to 0.99 when a word goes, a change
+that probabilities show as nothing and log-odds as the word's real push. It needs only a classify
+function, never the model's internals.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +26,7 @@ class Explanation:
     """Per-word weights in [-1, 1] towards `label`, with the text's pieces in order.
 
     Attributes:
-        label: the label the weights refer to (the positive label when there is one, else the top one).
+        label: the label the weights refer to: the predicted (top) label.
         pieces: (text piece, weight) in order; whitespace pieces have weight None.
         explained_words: how many words got a weight (the first max_words of the text).
         total_words: how many words the text has.
@@ -57,6 +61,12 @@ def _score(prediction: Prediction, label: str) -> float:
     return prediction.as_dict().get(label, 0.0)
 
 
+def _log_odds(probability: float) -> float:
+    # Clipped: a probability of exactly 0 or 1 (a rounded float) has no finite log-odds.
+    p = min(max(probability, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
 def explain(
     text: str,
     classify: Callable[[Sequence[object]], list[Outcome]],
@@ -66,9 +76,9 @@ def explain(
 ) -> Explanation | Rejection:
     """Weigh each of the first `max_words` words of `text` by occluding it (one batched call).
 
-    With `normalise` (for regression models, whose output is not a probability), weights are divided
-    by the largest one, so the strongest word weighs ±1. `check` (the engine's) refuses a text before
-    any variant is built, so an oversized text costs nothing.
+    With `normalise` (for regression models, whose output is not a probability), the output value is
+    compared as it is rather than through log-odds. `check` (the engine's) refuses a text before any
+    variant is built, so an oversized text costs nothing.
     """
     refusal = check(text) if check is not None else None
     if refusal is not None:
@@ -81,17 +91,18 @@ def explain(
     full = outcomes[0]
     if isinstance(full, Rejection):
         return full
-    labels = {item.label for item in full.scores}
-    label = next((name for name in labels if name.lower() in {"positive", "pos"}), full.label)
-    base = _score(full, label)
+    label = full.label
+    # Regression values are explained as they are; probabilities through their log-odds.
+    measure = (lambda v: v) if normalise else _log_odds
+    base = measure(_score(full, label))
     weights: dict[int, float] = {}
     for position, outcome in zip(explained, outcomes[1:], strict=True):
         # A variant can be refused (a one-word text minus its word is empty): its word carries it all.
         without = _score(outcome, label) if isinstance(outcome, Prediction) else 0.5
-        weights[position] = base - without
+        weights[position] = base - measure(without)
     largest = max((abs(w) for w in weights.values()), default=0.0)
-    scale = largest if normalise and largest > 0 else 1.0
-    weights = {p: max(-1.0, min(1.0, w / scale)) for p, w in weights.items()}
+    scale = largest if largest > 0 else 1.0
+    weights = {p: w / scale for p, w in weights.items()}
     return Explanation(
         label=label,
         pieces=tuple(

@@ -56,7 +56,7 @@ class Service:
         _, url, _ = self.demo.launch(
             prevent_thread_lock=True,
             auth=credentials,
-            max_file_size=4 * self.settings.max_upload_kb * 1024,  # our check names the real limit
+            max_file_size=self.settings.max_upload_kb * 1024,  # the limit our own check names
             footer_links=["api", "gradio", "settings"],
             # Our handlers raise gr.Error with a message meant for people; this also shows the
             # message of errors Gradio raises itself, instead of "has not enabled verbose error

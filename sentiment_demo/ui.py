@@ -282,20 +282,24 @@ def user_facing_errors(title: str = "Cannot analyse this input") -> Iterator[Non
     Input errors show their own message; an overloaded model says "busy"; anything unexpected is
     logged with its traceback and shown as a short server error.
     """
+    # The user's mistakes get one log line; only the app's own faults get a traceback.
     try:
         yield
     except gr.Error:
         raise
     except OverloadedError as exc:
-        raise gr.Error(f"The server is busy: {exc}.", title="Busy") from None
+        logger.info("busy: %s", exc)
+        raise gr.Error(f"The server is busy: {exc}.", title="Busy", print_exception=False) from None
     except InputError as exc:
-        raise gr.Error(str(exc), title=title) from None
+        logger.info("refused input: %s", exc)
+        raise gr.Error(str(exc), title=title, print_exception=False) from None
     except Exception as exc:
         logger.exception("request failed")
         raise gr.Error(
             f"Something went wrong on the server ({type(exc).__name__}); it has been logged. "
             "Please try again in a moment.",
             title="Server error",
+            print_exception=False,
         ) from None
 
 
@@ -358,14 +362,19 @@ def build_demo(
             counts = label_counts(table, labels, scheme)
             return table, counts, results.write_csv(table), batch_summary(batch, outcomes)
 
-    def list_columns(upload: str | None) -> gr.Dropdown:
+    def list_columns(upload: str | None) -> tuple[gr.Dropdown, str]:
+        # A file that cannot be read is said once, in the summary: "Analyse all" then explains it
+        # again only if the user insists, instead of two identical error pop-ups.
+        hidden = gr.Dropdown(choices=[], value=None, visible=False)
         if not upload or Path(upload).suffix.lower() != ".csv":
-            return gr.Dropdown(choices=[], value=None, visible=False)
-        with user_facing_errors("Cannot read this file"):
+            return hidden, ""
+        try:
             columns = csv_columns(
                 read_upload(Path(upload), settings.max_upload_kb * 1024), Path(upload).name
             )
-        return gr.Dropdown(choices=columns, value=default_column(columns), visible=True)
+        except InputError as exc:
+            return hidden, f"⚠️ {exc}"
+        return gr.Dropdown(choices=columns, value=default_column(columns), visible=True), ""
 
     with gr.Blocks(title="Sentiment analysis") as demo:
         gr.Markdown(
@@ -489,7 +498,10 @@ def build_demo(
             concurrency_limit=SLOW_EVENT_CONCURRENCY,
         )
         file_in.change(
-            list_columns, inputs=[file_in], outputs=[column_in], api_visibility="private"
+            list_columns,
+            inputs=[file_in],
+            outputs=[column_in, batch_status_out],
+            api_visibility="private",
         )
         batch_btn.click(
             classify_batch,

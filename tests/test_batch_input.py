@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from sentiment_demo.batch_input import (
+    csv_columns,
     default_column,
     texts_from_csv,
     texts_from_file,
@@ -91,3 +92,21 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     upload = tmp_path / "excel.csv"
     upload.write_bytes("\ufefftext\nsuperb\n".encode())
     assert texts_from_file(upload, None, max_rows=10, max_bytes=1000).texts == ["superb"]
+
+
+def test_only_line_breaks_split_pasted_text() -> None:
+    batch = texts_from_lines("one\u2028still one\ntwo\x0cstill two\r\nthree\x85still three\n", 10)
+    assert batch.texts == ["one\u2028still one", "two\x0cstill two", "three\x85still three"]
+    assert batch.rows == [1, 2, 3]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_semicolon_tab_and_bar_separated_files_are_read(delimiter: str) -> None:
+    text = f"id{delimiter}review\n1{delimiter}good, really good\n2{delimiter}bad\n"
+    assert csv_columns(text) == ["id", "review"]
+    assert texts_from_csv(text, "review", 10).texts == ["good, really good", "bad"]
+
+
+def test_a_duplicate_column_name_is_refused() -> None:
+    with pytest.raises(InputError, match="more than one column named 'text'"):
+        csv_columns("text,id,text\na,1,b\n", "dup.csv")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import pytest
@@ -41,8 +42,11 @@ def test_occlusion_weighs_each_word_in_one_batch() -> None:
     assert result.label == "positive"
     weights = dict((p, w) for p, w in result.pieces if w is not None)
     # positive = share of "good": 2/3 with all words, 1/2 without one "good", 1 without "film".
-    assert weights["good"] == pytest.approx(2 / 3 - 1 / 2, abs=1e-3)
-    assert weights["film"] == pytest.approx(2 / 3 - 1, abs=1e-3)
+    # Weights are log-odds changes, divided by the largest (film's: to a clipped 1 - 1e-6).
+    good = math.log(2) - 0.0
+    film = math.log(2) - math.log((1 - 1e-6) / 1e-6)
+    assert weights["film"] == pytest.approx(-1.0)
+    assert weights["good"] == pytest.approx(good / abs(film), abs=1e-4)
     assert all(-1 <= w <= 1 for _, w in result.pieces if w is not None)
     assert len(classifier.batches) == 1  # the text and its 3 variants went in one call
     assert len(classifier.batches[0]) == 4
@@ -90,3 +94,24 @@ def test_removing_the_top_positive_word_lowers_the_positive_score(embedded_clien
     assert weakest_word == "clumsy"
     without = text.replace(f" {top_word}", "", 1)
     assert _positive(embedded_client, without) < _positive(embedded_client, text)
+
+
+def test_explanations_explain_the_predicted_label_and_show_a_confident_models_reasons(
+    embedded_client: Client,
+) -> None:
+    # The example: negative with high confidence. Probabilities barely moved (all weights
+    # within ±0.01); log-odds show which words carried it.
+    highlighted, notice = embedded_client.predict(
+        "A dull, lifeless slog that wastes a talented cast.", api_name="/explain"
+    )
+    weights = {
+        h["token"]: h["class_or_confidence"]
+        for h in highlighted
+        if h["class_or_confidence"] is not None
+    }
+    assert "towards **negative**" in notice
+    assert max(abs(w) for w in weights.values()) == pytest.approx(1.0)
+    assert sum(abs(w) > 0.2 for w in weights.values()) >= 2
+    top_three = sorted(weights, key=weights.__getitem__, reverse=True)[:3]
+    assert {"slog", "wastes"} & set(top_three)
+    assert weights["talented"] < 0  # it pushed away from negative
