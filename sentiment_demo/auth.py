@@ -1,8 +1,8 @@
-"""HTTP Basic credentials for the routes Gradio's login does not cover: the JSON routes and MCP.
+"""HTTP Basic credentials for the routes Gradio's login does not cover, and a throttle on failed logins.
 
 Gradio's login protects its own pages and API; /predict, /info, /metrics (api.py) and the MCP server
 (mounted by Gradio, but left open by it: checked on gradio 6.31) check the same user:password pairs
-here, sent as HTTP Basic auth.
+here, sent as HTTP Basic auth. LoginThrottle slows down a client that keeps guessing, on every route.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import secrets
+import time
 from collections.abc import Sequence
 
-from sentiment_demo.body_limit import ASGIApp, Receive, Scope, Send
+from sentiment_demo.body_limit import ASGIApp, Message, Receive, Scope, Send
 
 Credentials = Sequence[tuple[str, str]]
 UNAUTHORIZED_BODY = {"error": "authentication required", "error_type": "Unauthorized"}
@@ -70,3 +72,90 @@ class BasicAuthGuard:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+class LoginThrottle:
+    """ASGI middleware: a client whose logins keep failing must wait, longer after each failure.
+
+    A failure is Gradio's login refusing a password (400 on POST .../login) or a route answering 401
+    to a request that did carry credentials. After `free_failures` in a row a client waits 1 s, then
+    2, 4, ... up to `max_wait` seconds, during which every request it sends is answered 429 at once;
+    a successful login clears its record. Clients are told apart by the first X-Forwarded-For address
+    when a proxy (as on Spaces) sets one, else by the connection's address. At most `max_clients`
+    records are kept, the oldest dropped first.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        enabled: bool,
+        free_failures: int = 5,
+        max_wait: float = 60.0,
+        max_clients: int = 10_000,
+    ) -> None:
+        """Throttle only when `enabled` (the app has a login)."""
+        self.app = app
+        self.enabled = enabled
+        self.free_failures = free_failures
+        self.max_wait = max_wait
+        self.max_clients = max_clients
+        self._failures: dict[str, tuple[int, float]] = {}  # client -> (failures, blocked until)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a throttled client at once; otherwise watch the answer for a failed login."""
+        if not self.enabled or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        client = self._client(scope, headers)
+        blocked_until = self._failures.get(client, (0, 0.0))[1]
+        wait = blocked_until - time.monotonic()
+        if wait > 0:
+            await self._refuse(send, wait)
+            return
+        is_login = scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/login")
+        carried_credentials = b"authorization" in headers
+
+        async def watching_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if (is_login and status == 400) or (carried_credentials and status == 401):
+                    self._failed(client)
+                elif is_login and status < 400:
+                    self._failures.pop(client, None)
+            await send(message)
+
+        await self.app(scope, receive, watching_send)
+
+    def _client(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
+        forwarded = headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",")[0].strip()
+        return forwarded or (scope.get("client") or ("unknown", 0))[0]
+
+    def _failed(self, client: str) -> None:
+        failures = self._failures.pop(client, (0, 0.0))[0] + 1
+        over = failures - self.free_failures
+        wait = min(self.max_wait, 2.0 ** (over - 1)) if over > 0 else 0.0
+        self._failures[client] = (failures, time.monotonic() + wait)
+        while len(self._failures) > self.max_clients:
+            self._failures.pop(next(iter(self._failures)))
+
+    async def _refuse(self, send: Send, wait: float) -> None:
+        seconds = max(1, math.ceil(wait))
+        body = json.dumps(
+            {
+                "error": f"too many failed logins from this address; try again in {seconds} s",
+                "error_type": "Unauthorized",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(seconds).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

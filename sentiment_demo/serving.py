@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from sentiment_demo.api import add_api_routes
-from sentiment_demo.auth import BasicAuthGuard
+from sentiment_demo.auth import BasicAuthGuard, LoginThrottle
 from sentiment_demo.body_limit import BodySizeLimit
 from sentiment_demo.config import Settings
 from sentiment_demo.engine import BatchEngine, Classifier, Outcome, Rejection
@@ -72,6 +72,7 @@ class Service:
                     Middleware(
                         BasicAuthGuard, credentials=credentials, prefixes=("/gradio_api/mcp",)
                     ),
+                    Middleware(LoginThrottle, enabled=bool(credentials)),
                 ],
             },
             **launch_kwargs,

@@ -371,3 +371,40 @@ def test_a_malformed_auth_value_is_not_echoed() -> None:
         Settings(auth="ann-no-colon-" + PASSWORD).auth_credentials()
     assert PASSWORD not in str(caught.value)
     assert "user:password" in str(caught.value)
+
+
+def test_repeated_wrong_logins_are_slowed_down() -> None:
+    from tests.conftest import FakeClassifier
+    from tests.test_ui import INFO
+
+    with launched(build_service(FakeClassifier(), INFO, Settings(auth=f"ann:{PASSWORD}"))) as url:
+        guesser = httpx.Client(headers={"x-forwarded-for": "203.0.113.7"})
+        statuses = [
+            guesser.post(
+                f"{url}/login", data={"username": "ann", "password": f"guess{i}"}
+            ).status_code
+            for i in range(8)
+        ]
+        assert statuses[:5] == [400] * 5  # five free tries, then a wait that doubles
+        assert 429 in statuses[5:]
+        refused = guesser.post(f"{url}/login", data={"username": "ann", "password": PASSWORD})
+        assert refused.status_code == 429  # even the right password waits its turn
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "too many failed logins" in refused.json()["error"]
+        # Wrong Basic credentials on the JSON routes count the same way.
+        api_guesser = httpx.Client(auth=("ann", "nope"), headers={"x-forwarded-for": "203.0.113.8"})
+        api = [
+            api_guesser.post(f"{url}/predict", json={"inputs": "good"}).status_code
+            for _ in range(8)
+        ]
+        assert api[:5] == [401] * 5
+        assert 429 in api[5:]
+        # Another client is not affected.
+        other = httpx.Client(auth=("ann", PASSWORD), headers={"x-forwarded-for": "198.51.100.1"})
+        assert other.post(f"{url}/predict", json={"inputs": "good"}).status_code == 200
+        login = httpx.post(
+            f"{url}/login",
+            data={"username": "ann", "password": PASSWORD},
+            headers={"x-forwarded-for": "198.51.100.2"},
+        )
+        assert login.status_code in {200, 302}
