@@ -42,9 +42,13 @@ def gradio_call(base: str, api: str, data: list[object], timeout: float = 300) -
         return "refused", started.text[:120]
     event_id = started.json()["event_id"]
     stream = httpx.get(f"{base}/gradio_api/call/{api}/{event_id}", timeout=timeout).text
-    event = next((ln[7:] for ln in stream.splitlines() if ln.startswith("event: ")), "none")
-    data_line = next((ln[6:] for ln in stream.splitlines() if ln.startswith("data: ")), "")
-    return event.strip(), data_line[:160]
+    event, result = "none", ""
+    for line in stream.splitlines():  # heartbeats may come first; the last event is the answer
+        if line.startswith("event: "):
+            event = line[7:].strip()
+        elif line.startswith("data: ") and event in {"complete", "error"}:
+            result = line[6:]
+    return event, result[:160]
 
 
 def timed_classify(base: str) -> float:

@@ -20,8 +20,9 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "sentiment_requests",
-            "Requests by route and outcome (ok, rejected, failed: the model raised on a text, "
-            "error, overloaded)",
+            "Requests by route and outcome: ok, rejected (the input), failed (the model raised on "
+            "the text), overloaded (busy, incl. Gradio's queue-full answers), gone (the client left), "
+            "error. Route ui counts texts: one per Analyse request, one per line of a Batch job",
             ["route", "outcome"],
             registry=self.registry,
         )

@@ -23,6 +23,7 @@ from sentiment_demo.auth import BasicAuthGuard, LoginThrottle
 from sentiment_demo.body_limit import BodySizeLimit
 from sentiment_demo.config import Settings
 from sentiment_demo.engine import BatchEngine, Classifier, Outcome, Rejection
+from sentiment_demo.errors import OverloadedError
 from sentiment_demo.files import KEEP_SECONDS, CacheSweeper, ResultFiles
 from sentiment_demo.loading import ModelInfo
 from sentiment_demo.metrics import Metrics
@@ -73,6 +74,7 @@ class Service:
                         BasicAuthGuard, credentials=credentials, prefixes=("/gradio_api/mcp",)
                     ),
                     Middleware(LoginThrottle, enabled=bool(credentials)),
+                    Middleware(CountQueueFull, metrics=self.metrics),
                 ],
             },
             **launch_kwargs,
@@ -176,6 +178,30 @@ def outcome_name(outcome: Outcome) -> str:
     return "ok"
 
 
+class CountQueueFull:
+    """ASGI middleware: count Gradio's own "queue is full" answers (HTTP 503) as overloaded UI requests.
+
+    Gradio refuses them before any handler of ours runs, so /metrics would not see them otherwise.
+    """
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Pass the request on, counting a 503 answer."""
+        if scope["type"] != "http" or not scope["path"].startswith("/gradio_api/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def counting_send(message: Any) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 503:
+                self.metrics.requests.labels("ui", "overloaded").inc()
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
 def _counted(
     classify_fn: Callable[[Sequence[object]], list[Outcome]], metrics: Metrics
 ) -> Callable[[Sequence[object]], list[Outcome]]:
@@ -185,6 +211,9 @@ def _counted(
         started = time.perf_counter()
         try:
             outcomes = classify_fn(texts)
+        except OverloadedError:
+            metrics.requests.labels("ui", "overloaded").inc(len(texts))
+            raise
         except BaseException:
             metrics.requests.labels("ui", "error").inc(len(texts))
             raise

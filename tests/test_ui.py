@@ -120,7 +120,8 @@ def test_full_queue_answers_busy_at_once() -> None:
     classifier = FakeClassifier(max_batch_size=1)
     settings = Settings(max_batch_size=1, queue_size=1)
     classifier.gate.clear()
-    with launched(_app(classifier, settings)) as url:
+    service = _app(classifier, settings)
+    with launched(service) as url:
         client = Client(url, verbose=False)
         jobs = [client.submit(f"good {i}", api_name="/classify") for i in range(4)]
         time.sleep(1.5)
@@ -134,6 +135,9 @@ def test_full_queue_answers_busy_at_once() -> None:
         assert errors, "with a queue of one, some of four simultaneous requests must be refused"
         assert all("queue is full" in e.lower() or "busy" in e.lower() for e in errors), errors
         assert len(errors) < len(jobs)
+        # Gradio refuses these itself; /metrics counts them all the same.
+        refused = service.metrics.requests.labels("ui", "overloaded")._value.get()
+        assert refused == len(errors)
 
 
 def test_batch_endpoint_returns_table_chart_and_csv(client: Client) -> None:
