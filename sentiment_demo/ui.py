@@ -61,6 +61,21 @@ EXAMPLES = (
 PROGRESS_CHUNK = 128
 
 
+class ColumnDropdown(gr.Dropdown):
+    """A Dropdown whose choices come from each upload, published to the API as any string.
+
+    gradio 6.31 publishes a Dropdown's current choices as an enum: empty at start-up, so no value
+    would satisfy the API schema and the MCP tool could not be called. `is_template` keeps
+    Gradio's own Dropdown in the browser.
+    """
+
+    is_template = True
+
+    def api_info(self) -> dict[str, Any]:
+        """Any column name: the choices are known only once a file is uploaded."""
+        return {"type": "string"}
+
+
 def describe(outcome: Outcome) -> str:
     """Why a text was refused, or that it was truncated; empty for a plain prediction."""
     if isinstance(outcome, Rejection):
@@ -340,12 +355,20 @@ def build_demo(
         return outcomes
 
     def classify_batch(
-        pasted: str | None,
-        upload: str | None,
-        column: str | None,
+        pasted: str | None = None,
+        upload: str | None = None,
+        column: str | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008  (Gradio's way to ask for a progress bar)
     ) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
-        """Classify many texts (one per line, or a .txt/.csv file): a table, counts, a CSV file."""
+        """Classify many texts (one per line, or a .txt/.csv file): a table, counts, a CSV file.
+
+        Args:
+            pasted: texts, one per line (used when no file is given).
+            upload: a .txt file (one text per line) or a .csv file.
+            column: the CSV column that holds the texts (default: a column named text, review,
+                sentence or similar, else the first).
+            progress: Gradio's progress bar (not an input).
+        """
         # One user's request, not a shared batch: failing it alone is right.
         with user_facing_errors():
             if upload:
@@ -433,7 +456,7 @@ def build_demo(
                         file_types=[".txt", ".csv"],
                         elem_id="batch-file",
                     )
-                    column_in = gr.Dropdown(
+                    column_in = ColumnDropdown(
                         label="Text column",
                         choices=[],
                         visible=False,

@@ -408,3 +408,22 @@ def test_repeated_wrong_logins_are_slowed_down() -> None:
             headers={"x-forwarded-for": "198.51.100.2"},
         )
         assert login.status_code in {200, 302}
+
+
+def test_every_mcp_tool_can_be_called() -> None:
+    from tests.conftest import FakeClassifier
+    from tests.test_ui import INFO
+
+    with launched(build_service(FakeClassifier(), INFO, Settings(mcp=True))) as url:
+        mcp = httpx.Client()
+        tools = {t["name"]: t for t in mcp.get(f"{url}/gradio_api/mcp/schema", timeout=30).json()}
+        batch = tools["classify_batch"]["inputSchema"]
+        assert batch.get("required", []) == []  # a file or a column is not needed for pasted text
+        assert "enum" not in batch["properties"]["column"]
+        called = _mcp(
+            mcp, url, "tools/call", {"name": "classify_batch", "arguments": {"pasted": "good\nbad"}}
+        )
+        assert called.status_code == 200
+        assert "Analysed 2 of 2 texts" in called.text, called.text
+        explained = _mcp(mcp, url, "tools/call", {"name": "explain", "arguments": {"text": "good"}})
+        assert "leave-one-word-out" in explained.text, explained.text
