@@ -61,19 +61,14 @@ EXAMPLES = (
 PROGRESS_CHUNK = 128
 
 
-class ColumnDropdown(gr.Dropdown):
-    """A Dropdown whose choices come from each upload, published to the API as any string.
+def any_column_name() -> dict[str, Any]:
+    """The API type of the column picker: any string, since its choices come from each upload.
 
     gradio 6.31 publishes a Dropdown's current choices as an enum: empty at start-up, so no value
-    would satisfy the API schema and the MCP tool could not be called. `is_template` keeps
-    Gradio's own Dropdown in the browser.
+    would satisfy the API schema and the MCP tool could not be called. (A Dropdown subclass would
+    fix it too, but Gradio writes a .pyi stub beside the module of every component subclass.)
     """
-
-    is_template = True
-
-    def api_info(self) -> dict[str, Any]:
-        """Any column name: the choices are known only once a file is uploaded."""
-        return {"type": "string"}
+    return {"type": "string"}
 
 
 def describe(outcome: Outcome) -> str:
@@ -456,13 +451,14 @@ def build_demo(
                         file_types=[".txt", ".csv"],
                         elem_id="batch-file",
                     )
-                    column_in = ColumnDropdown(
+                    column_in = gr.Dropdown(
                         label="Text column",
                         choices=[],
                         visible=False,
                         allow_custom_value=True,
                         elem_id="batch-column",
                     )
+                    column_in.api_info = any_column_name  # type: ignore[method-assign]
             batch_btn = gr.Button("Analyse all", variant="primary")
             # A text box, not Markdown: the summary quotes file and column names a user chose.
             batch_status_out = gr.Textbox(
