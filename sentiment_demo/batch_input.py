@@ -106,22 +106,38 @@ def csv_dialect(text: str) -> type[csv.Dialect]:
         return csv.excel
 
 
-def csv_columns(text: str, name: str = "the file") -> list[str]:
-    """The header row of a CSV text; column names must be unique."""
+def looks_like_text(cell: str) -> bool:
+    """True for a cell that reads as a sentence rather than a column name."""
+    return len(cell) > 40 or len(cell.split()) >= 6
+
+
+def csv_header(text: str, name: str = "the file") -> tuple[list[str], bool]:
+    """The column names of a CSV text, and whether its first line is a header at all.
+
+    A first line with a cell that reads as a sentence is taken as data: its columns are then named
+    "column 1", "column 2", ..., and no line is lost. Column names must be unique.
+    """
     try:
-        header = next(csv.reader(io.StringIO(text), csv_dialect(text), strict=True), [])
+        first = next(csv.reader(io.StringIO(text), csv_dialect(text), strict=True), [])
     except csv.Error as exc:
         raise InputError(f"{name} is not valid CSV on line 1: {exc}.") from None
-    columns = [column.strip() for column in header]
-    if not any(columns):
+    cells = [cell.strip() for cell in first]
+    if not any(cells):
         raise InputError(f"{name} has no header row: the first line must name the columns.")
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if any(looks_like_text(cell) for cell in cells):
+        return [f"column {i}" for i in range(1, len(cells) + 1)], False
+    repeated = sorted({c for c in cells if cells.count(c) > 1})
     if repeated:
         raise InputError(
             f"{name} has more than one column named {', '.join(map(repr, repeated))}: rename them "
             "so that the text column can be chosen without doubt."
         )
-    return columns
+    return cells, True
+
+
+def csv_columns(text: str, name: str = "the file") -> list[str]:
+    """The column names of a CSV text (see csv_header)."""
+    return csv_header(text, name)[0]
 
 
 def default_column(columns: list[str]) -> str:
@@ -137,7 +153,7 @@ def texts_from_csv(
     text: str, column: str | None, max_rows: int, name: str = "the file"
 ) -> BatchInput:
     """The values of one column; every data row becomes one text, blank cells included."""
-    columns = csv_columns(text, name)
+    columns, has_header = csv_header(text, name)
     column = column or default_column(columns)
     if column not in columns:
         raise InputError(
@@ -145,7 +161,8 @@ def texts_from_csv(
         )
     index = columns.index(column)
     reader = csv.reader(io.StringIO(text), csv_dialect(text), strict=True)
-    next(reader)
+    if has_header:
+        next(reader)
     texts: list[str] = []
     rows: list[int] = []
     try:
@@ -156,8 +173,9 @@ def texts_from_csv(
                 _check_rows(sum(1 for r in reader if r) + len(texts) + 1, max_rows, name)
             if len(record) != len(columns):
                 raise InputError(
-                    f"{name}, line {reader.line_num}: {len(record)} fields where the header has "
-                    f"{len(columns)}. Quote texts that contain commas."
+                    f"{name}, line {reader.line_num}: {len(record)} fields where the "
+                    f"{'header' if has_header else 'first line'} has {len(columns)}. Quote texts "
+                    "that contain the separator."
                 )
             texts.append(record[index].strip())
             rows.append(number)
@@ -165,7 +183,10 @@ def texts_from_csv(
         raise InputError(f"{name} is not valid CSV on line {reader.line_num}: {exc}.") from None
     if not texts:
         raise InputError(f"{name} has a header but no data rows.")
-    return BatchInput(texts, rows, f"{name}, column {column!r}")
+    source = f"{name}, column {column!r}"
+    if not has_header:
+        source += " (no header line: the first line was read as a text)"
+    return BatchInput(texts, rows, source)
 
 
 def texts_from_file(path: Path, column: str | None, max_rows: int, max_bytes: int) -> BatchInput:

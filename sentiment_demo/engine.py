@@ -36,12 +36,15 @@ class Prediction:
         kept_tokens: tokens the model saw; fewer than num_tokens when the text was truncated.
         raw_scores: every label with its logit (before softmax or sigmoid), highest first; empty
             when the backend does not expose logits.
+        readable_tokens: tokens the model read that are neither special nor unknown; None when
+            the backend cannot tell. 0 means the scores rest on no word the model knows.
     """
 
     scores: tuple[LabelScore, ...]
     num_tokens: int
     kept_tokens: int
     raw_scores: tuple[LabelScore, ...] = ()
+    readable_tokens: int | None = None
 
     @property
     def label(self) -> str:

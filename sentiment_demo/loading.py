@@ -230,6 +230,8 @@ class TransformersClassifier:
         self.device = model.device
         self.labels = tuple(model.config.id2label[i] for i in range(model.config.num_labels))
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        # The unknown token is one of them: a text of only unknown words has nothing readable.
+        self.special_ids = frozenset(tokenizer.all_special_ids)
         self.scheme = scheme_for(model.config.num_labels, model.config.problem_type)
         self.unpadded: UnpaddedBertForward | None = None
 
@@ -255,6 +257,7 @@ class TransformersClassifier:
                 num_tokens=lengths[i],
                 kept_tokens=len(full_ids[i]),
                 raw_scores=self._ranked(logits),
+                readable_tokens=sum(t not in self.special_ids for t in full_ids[i]),
             )
             for i, (probs, logits) in enumerate(outputs)
         ]

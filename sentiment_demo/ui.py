@@ -75,6 +75,11 @@ def describe(outcome: Outcome) -> str:
     """Why a text was refused, or that it was truncated; empty for a plain prediction."""
     if isinstance(outcome, Rejection):
         return outcome.message
+    if outcome.readable_tokens == 0:
+        return (
+            "The model found no word it knows in this text (only unknown or special tokens), so "
+            "these scores say little about it."
+        )
     if outcome.truncated:
         return (
             f"The text is {outcome.num_tokens:,} tokens long; the model read the first "
@@ -87,7 +92,11 @@ def notice_for(outcome: Outcome, scheme: Scheme = "single_label") -> str:
     """The notice shown under the label: a refusal, a truncation, and how to read the scores."""
     if isinstance(outcome, Rejection):
         return f"⚠️ {outcome.message}"
-    lines = [f"✂️ {describe(outcome)}"] if outcome.truncated else []
+    lines = []
+    if outcome.readable_tokens == 0:
+        lines.append(f"⚠️ {describe(outcome)}")
+    elif outcome.truncated:
+        lines.append(f"✂️ {describe(outcome)}")
     if scheme == "multi_label":
         lines.append(
             f"Multi-label model: each score is an independent probability. Over "

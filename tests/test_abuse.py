@@ -427,3 +427,13 @@ def test_every_mcp_tool_can_be_called() -> None:
         assert "Analysed 2 of 2 texts" in called.text, called.text
         explained = _mcp(mcp, url, "tools/call", {"name": "explain", "arguments": {"text": "good"}})
         assert "leave-one-word-out" in explained.text, explained.text
+
+
+@pytest.mark.parametrize("text", ["\x00\x00\x00", "zzzz qqqq xxxx"])
+def test_a_text_with_nothing_the_model_can_read_says_so(client: Client, text: str) -> None:
+    label, notice = client.predict(text, api_name="/classify")
+    assert label["label"]  # the scores are still shown...
+    assert "found no word it knows" in notice  # ...with a warning that they mean little
+    table, _, _, _ = client.predict(f"good film\n{text}", None, None, api_name="/classify_batch")
+    assert "found no word it knows" in table["data"][1][-1]
+    assert table["data"][0][-1] == ""

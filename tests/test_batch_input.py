@@ -110,3 +110,15 @@ def test_semicolon_tab_and_bar_separated_files_are_read(delimiter: str) -> None:
 def test_a_duplicate_column_name_is_refused() -> None:
     with pytest.raises(InputError, match="more than one column named 'text'"):
         csv_columns("text,id,text\na,1,b\n", "dup.csv")
+
+
+def test_a_csv_without_a_header_loses_no_line_and_says_so() -> None:
+    text = 'An absolutely wonderful film from start to finish.\n"Dull and far too long, sadly."\n'
+    assert csv_columns(text) == ["column 1"]
+    batch = texts_from_csv(text, None, 10, "reviews.csv")
+    assert batch.texts == [
+        "An absolutely wonderful film from start to finish.",
+        "Dull and far too long, sadly.",
+    ]
+    assert batch.rows == [1, 2]
+    assert "no header line: the first line was read as a text" in batch.source
