@@ -363,8 +363,11 @@ def build_demo(
         upload: str | None = None,
         column: str | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008  (Gradio's way to ask for a progress bar)
-    ) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
+    ) -> tuple[pd.DataFrame, pd.DataFrame | None, str | None, str]:
         """Classify many texts (one per line, or a .txt/.csv file): a table, counts, a CSV file.
+
+        An input that cannot be read (a bad file, too many texts) gives an empty table and a
+        summary that starts with ⚠️ and says why.
 
         Args:
             pasted: texts, one per line (used when no file is given).
@@ -373,8 +376,9 @@ def build_demo(
                 sentence or similar, else the first).
             progress: Gradio's progress bar (not an input).
         """
-        # One user's request, not a shared batch: failing it alone is right.
-        with user_facing_errors():
+        # A bad input is said once, in the summary: raising would also paint an "Error" badge on
+        # every output. Busy and server faults still raise (user_facing_errors).
+        try:
             if upload:
                 batch = texts_from_file(
                     Path(upload),
@@ -384,6 +388,10 @@ def build_demo(
                 )
             else:
                 batch = texts_from_lines(pasted or "", settings.max_batch_rows)
+        except InputError as exc:
+            logger.info("refused input: %s", exc)
+            return results_table(BatchInput([], [], ""), [], labels), None, None, f"⚠️ {exc}"
+        with user_facing_errors():
             outcomes = classify_many(batch.texts, progress)
             table = results_table(batch, outcomes, labels, scheme)
             counts = label_counts(table, labels, scheme)

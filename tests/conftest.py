@@ -179,3 +179,18 @@ def launched(service: object) -> Iterator[str]:
         yield url.rstrip("/")
     finally:
         service.close()  # type: ignore[attr-defined]
+
+
+def batch_refusal(client: object, *args: object) -> str:
+    """Why /classify_batch refused its input: the ⚠️ summary (our checks, which leave the outputs
+    clean), or the error Gradio raised itself (an upload over the size limit, a wrong file type)."""
+    try:
+        table, chart, download, summary = client.predict(*args, api_name="/classify_batch")  # type: ignore[attr-defined]
+    except Exception as exc:  # gradio_client raises its own error types
+        message = str(exc)
+    else:
+        assert summary.startswith("⚠️ "), summary
+        assert (table["data"], chart, download) == ([], None, None)
+        return str(summary)
+    assert "verbose error reporting" not in message
+    return message

@@ -7,6 +7,7 @@ serve an ordinary request. Every loop here is bounded in count and time, and onl
 from __future__ import annotations
 
 import json
+import re
 import socket
 import zipfile
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from gradio_client import Client, handle_file
 from sentiment_demo.config import Settings
 from sentiment_demo.loading import load_classifier
 from sentiment_demo.serving import Service, build_service
-from tests.conftest import launched
+from tests.conftest import batch_refusal, launched
 
 MAX_ROWS = 50
 MAX_BODY_KB = 1024
@@ -145,8 +146,8 @@ def test_ten_thousand_inputs_are_refused_with_the_limit(client: Client, url: str
     answer = httpx.post(f"{url}/predict", json={"inputs": ["good"] * 10_000}, timeout=30)
     assert answer.status_code == 413
     assert f"batch size 10000 > maximum allowed batch size {MAX_ROWS}" in answer.json()["error"]
-    with pytest.raises(Exception, match=f"has 10,000 texts; the limit is {MAX_ROWS}"):
-        client.predict("good\n" * 10_000, None, None, api_name="/classify_batch")
+    refusal = batch_refusal(client, "good\n" * 10_000, None, None)
+    assert f"has 10,000 texts; the limit is {MAX_ROWS}" in refusal
 
 
 @pytest.mark.parametrize(
@@ -190,7 +191,7 @@ def test_wrong_json_types_get_422_naming_the_field(url: str, body: object) -> No
         (
             "big.txt",
             b"good film\n" * 10_000,
-            "the limit is 64 KiB|maximum allowed size of 65536 bytes",
+            r"the limit is 64 KiB|maximum.* size of 65536 bytes",
         ),
     ],
 )
@@ -199,17 +200,14 @@ def test_bad_uploads_get_a_message_naming_the_problem(
 ) -> None:
     upload = tmp_path / name
     upload.write_bytes(content)
-    with pytest.raises(Exception, match=message) as caught:
-        client.predict("", handle_file(str(upload)), None, api_name="/classify_batch")
-    assert "verbose error reporting" not in str(caught.value)
+    assert re.search(message, batch_refusal(client, "", handle_file(str(upload)), None))
 
 
 def test_an_xlsx_workbook_is_refused_even_when_real(client: Client, tmp_path: Path) -> None:
     workbook = tmp_path / "reviews.xlsx"
     with zipfile.ZipFile(workbook, "w") as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
-    with pytest.raises(Exception, match=XLSX_REFUSED):
-        client.predict("", handle_file(str(workbook)), None, api_name="/classify_batch")
+    assert re.search(XLSX_REFUSED, batch_refusal(client, "", handle_file(str(workbook)), None))
 
 
 def test_utf16_files_from_spreadsheets_are_read(client: Client, tmp_path: Path) -> None:
