@@ -115,3 +115,17 @@ def test_explanations_explain_the_predicted_label_and_show_a_confident_models_re
     top_three = sorted(weights, key=weights.__getitem__, reverse=True)[:3]
     assert {"slog", "wastes"} & set(top_three)
     assert weights["talented"] < 0  # it pushed away from negative
+
+
+def test_an_oversized_text_is_refused_before_any_variant_is_built() -> None:
+    calls: list[int] = []
+
+    def classify(texts):  # type: ignore[no-untyped-def]
+        calls.append(len(texts))
+        return []
+
+    engine = BatchEngine(FakeClassifier(), max_text_chars=2000)
+    result = explain("good " * 1_000_000, classify, max_words=60, check=engine.check)
+    assert isinstance(result, Rejection)
+    assert "5,000,000 characters; the limit is 2,000" in result.message
+    assert calls == []  # not one of the 60 five-megabyte variants was made or sent

@@ -144,6 +144,7 @@ def test_info_matches_tei(url: str, tiny_model_dir: Path) -> None:
     info = httpx.get(f"{url}/info").json()
     jsonschema.validate(info, INFO_SCHEMA)
     assert info["model_id"] == tiny_model_dir.name  # a folder's name, never this machine's path
+    assert httpx.get(f"{url}/readyz").json()["model"] == tiny_model_dir.name  # open to anyone
     assert info["max_input_length"] == 32
     assert info["max_client_batch_size"] == 4
     assert info["model_type"]["classifier"]["label2id"] == {

@@ -165,3 +165,14 @@ def test_label_chart_names_each_count(page: Page) -> None:
     chart = page.locator("#batch-chart")
     expect(chart).to_contain_text("positive (3)")
     expect(chart).to_contain_text("negative (1)")
+
+
+def test_a_bad_upload_is_explained_once_without_error_badges(page: Page, tmp_path: Path) -> None:
+    upload = tmp_path / "data.csv"
+    upload.write_bytes(bytes(range(256)) * 4)
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-file input[type=file]").set_input_files(str(upload))
+    page.get_by_role("button", name="Analyse all").click()
+    expect(page.locator("#batch-status textarea")).to_have_value(re.compile("is not UTF-8 text"))
+    assert page.get_by_text("Error", exact=True).count() == 0  # no badge on the outputs
+    assert page.get_by_test_id("toast-body").count() == 0  # and no pop-up saying it again
