@@ -114,7 +114,7 @@ def looks_like_text(cell: str) -> bool:
 def csv_header(text: str, name: str = "the file") -> tuple[list[str], bool]:
     """The column names of a CSV text, and whether its first line is a header at all.
 
-    A first line with a cell that reads as a sentence is taken as data: its columns are then named
+    A first line whose every cell reads as a sentence is taken as data: its columns are then named
     "column 1", "column 2", ..., and no line is lost. Column names must be unique.
     """
     try:
@@ -124,7 +124,9 @@ def csv_header(text: str, name: str = "the file") -> tuple[list[str], bool]:
     cells = [cell.strip() for cell in first]
     if not any(cells):
         raise InputError(f"{name} has no header row: the first line must name the columns.")
-    if any(looks_like_text(cell) for cell in cells):
+    # Headers are names ("id", "review", "Timestamp"), though a survey's may be whole questions: the
+    # first line is taken as data only when every cell of it reads as a sentence.
+    if all(looks_like_text(cell) for cell in cells if cell):
         return [f"column {i}" for i in range(1, len(cells) + 1)], False
     repeated = sorted({c for c in cells if cells.count(c) > 1})
     if repeated:

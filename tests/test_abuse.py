@@ -266,7 +266,7 @@ def test_spreadsheet_formulas_are_neutralised_in_the_download_only(
 def test_markup_in_a_column_name_is_shown_as_text(client: Client, tmp_path: Path) -> None:
     header = "<img src=x onerror=alert(1)> **bold** [link](http://evil.example)"
     upload = tmp_path / "hostile.csv"
-    upload.write_text(f'"{header}"\ngood film\n', encoding="utf-8")
+    upload.write_text(f'"{header}",id\ngood film,1\n', encoding="utf-8")
     _, _, _, summary = client.predict(
         "", handle_file(str(upload)), header, api_name="/classify_batch"
     )

@@ -122,3 +122,16 @@ def test_a_csv_without_a_header_loses_no_line_and_says_so() -> None:
     ]
     assert batch.rows == [1, 2]
     assert "no header line: the first line was read as a text" in batch.source
+
+
+def test_a_survey_with_questions_for_headers_keeps_them_as_headers() -> None:
+    text = (
+        "Timestamp,How would you describe your experience with our service today?\n"
+        "2026-11-01,Great and friendly staff.\n"
+    )
+    columns = csv_columns(text)
+    assert columns == [
+        "Timestamp",
+        "How would you describe your experience with our service today?",
+    ]
+    assert texts_from_csv(text, columns[1], 10).texts == ["Great and friendly staff."]

@@ -145,7 +145,7 @@ def test_json_routes_answer_next_to_the_ui(app_url: str) -> None:
 def test_markup_in_a_column_name_is_shown_as_text_not_rendered(page: Page, tmp_path: Path) -> None:
     header = "<img src=x onerror=alert(1)> **bold** [link](http://evil.example)"
     upload = tmp_path / "hostile.csv"
-    upload.write_text(f'"{header}"\nA wonderful film.\n', encoding="utf-8")
+    upload.write_text(f'"{header}",id\nA wonderful film.,1\n', encoding="utf-8")
     page.get_by_role("tab", name="Batch").click()
     page.locator("#batch-file input[type=file]").set_input_files(str(upload))
     expect(page.locator("#batch-column")).to_be_visible()
