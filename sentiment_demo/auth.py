@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import secrets
 import time
 from collections.abc import Sequence
 
-from sentiment_demo.body_limit import ASGIApp, Message, Receive, Scope, Send
+from sentiment_demo.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
 
 Credentials = Sequence[tuple[str, str]]
 UNAUTHORIZED_BODY = {"error": "authentication required", "error_type": "Unauthorized"}
@@ -57,19 +56,7 @@ class BasicAuthGuard:
             headers = dict(scope.get("headers") or [])
             header = headers.get(b"authorization", b"").decode("latin-1")
             if not basic_auth_ok(header, self.credentials):
-                body = json.dumps(UNAUTHORIZED_BODY).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"www-authenticate", CHALLENGE.encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await send_json(send, 401, UNAUTHORIZED_BODY, {"www-authenticate": CHALLENGE})
                 return
         await self.app(scope, receive, send)
 
@@ -141,21 +128,6 @@ class LoginThrottle:
 
     async def _refuse(self, send: Send, wait: float) -> None:
         seconds = max(1, math.ceil(wait))
-        body = json.dumps(
-            {
-                "error": f"too many failed logins from this address; try again in {seconds} s",
-                "error_type": "Unauthorized",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(seconds).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        error = f"too many failed logins from this address; try again in {seconds} s"
+        body = {"error": error, "error_type": "Unauthorized"}
+        await send_json(send, 429, body, {"retry-after": str(seconds)})

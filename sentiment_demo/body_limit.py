@@ -7,15 +7,7 @@ itself (`max_file_size`). The answer uses TEI's error body, like the JSON routes
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from sentiment_demo.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
 
 
 class _BodyTooLarge(Exception):
@@ -66,24 +58,11 @@ class BodySizeLimit:
                 await self._refuse(send, None)
 
     async def _refuse(self, send: Send, size: int | None) -> None:
-        limit_kib = self.max_bytes // 1024
         said = f"{size:,} bytes" if size is not None else "more than the limit"
-        body = json.dumps(
-            {
-                "error": f"the request body is {said}; the limit is {limit_kib:,} KiB "
-                "(--max-body-kb). Send fewer or shorter texts per request.",
-                "error_type": "Validation",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        error = (
+            f"the request body is {said}; the limit is {self.max_bytes // 1024:,} KiB "
+            "(--max-body-kb). Send fewer or shorter texts per request."
         )
-        await send({"type": "http.response.body", "body": body})
+        await send_json(
+            send, 413, {"error": error, "error_type": "Validation"}, {"connection": "close"}
+        )

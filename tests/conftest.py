@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -194,3 +195,15 @@ def batch_refusal(client: object, *args: object) -> str:
         return str(summary)
     assert "verbose error reporting" not in message
     return message
+
+
+def post_and_leave(url: str, body: bytes, sent: int | None = None) -> None:
+    """POST `body` (or its first `sent` bytes) to /predict over a raw socket, then close it unanswered:
+    a client that leaves mid-request."""
+    address = urlparse(url)
+    head = (
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+    )
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        sock.sendall(head + body[:sent])

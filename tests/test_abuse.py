@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -21,7 +19,7 @@ from gradio_client import Client, handle_file
 from sentiment_demo.config import Settings
 from sentiment_demo.loading import load_classifier
 from sentiment_demo.serving import Service, build_service
-from tests.conftest import batch_refusal, launched
+from tests.conftest import batch_refusal, launched, post_and_leave
 
 MAX_ROWS = 50
 MAX_BODY_KB = 1024
@@ -112,34 +110,18 @@ def test_nul_bytes_in_a_text_are_read_as_text(client: Client) -> None:
 
 
 def test_a_50_mb_body_is_refused_without_being_read(url: str) -> None:
-    chunk = b"x" * 2**20
+    def post_fifty_megabytes(path: str, declare_length: bool) -> httpx.Response:
+        chunk = b"x" * 2**20
+        headers = {"content-type": "application/json"}
+        if declare_length:  # without a length the body is counted while it arrives
+            headers["content-length"] = str(50 * len(chunk))
+        return httpx.post(f"{url}{path}", content=(chunk for _ in range(50)), headers=headers)
 
-    def fifty_megabytes() -> Iterator[bytes]:
-        for _ in range(50):
-            yield chunk
-
-    declared = httpx.post(
-        f"{url}/predict",
-        content=fifty_megabytes(),
-        headers={"content-type": "application/json", "content-length": str(50 * 2**20)},
-        timeout=30,
-    )
+    declared = post_fifty_megabytes("/predict", declare_length=True)
     assert declared.status_code == 413
     assert f"the limit is {MAX_BODY_KB:,} KiB" in declared.json()["error"]
-    chunked = httpx.post(
-        f"{url}/predict",
-        content=fifty_megabytes(),  # no length: counted while it arrives, cut at the limit
-        headers={"content-type": "application/json"},
-        timeout=30,
-    )
-    assert chunked.status_code == 413
-    gradio_route = httpx.post(
-        f"{url}/gradio_api/call/classify",
-        content=fifty_megabytes(),
-        headers={"content-type": "application/json", "content-length": str(50 * 2**20)},
-        timeout=30,
-    )
-    assert gradio_route.status_code == 413
+    assert post_fifty_megabytes("/predict", declare_length=False).status_code == 413
+    assert post_fifty_megabytes("/gradio_api/call/classify", declare_length=True).status_code == 413
 
 
 def test_ten_thousand_inputs_are_refused_with_the_limit(client: Client, url: str) -> None:
@@ -227,21 +209,10 @@ def test_a_5000_word_text_for_explain_is_refused_before_any_work(client: Client)
 
 
 def test_clients_that_drop_their_connection_mid_request_hurt_nobody(url: str) -> None:
-    address = urlparse(url)
     body = json.dumps({"inputs": ["good film " * 20] * MAX_ROWS}).encode()
     for _ in range(20):
-        with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
-            sock.sendall(
-                b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                + body[: len(body) // 2]
-            )
-        with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
-            sock.sendall(
-                b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                + body
-            )  # the whole request, then gone before the answer
+        post_and_leave(url, body, sent=len(body) // 2)  # gone while sending
+        post_and_leave(url, body)  # the whole request, then gone before the answer
     answers = [httpx.post(f"{url}/predict", json={"inputs": "good"}, timeout=30) for _ in range(5)]
     assert [a.status_code for a in answers] == [200] * 5
 

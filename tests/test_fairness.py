@@ -7,18 +7,16 @@ form; every load here is bounded in count and time, on loopback.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlparse
 
 import httpx
 from gradio_client import Client
 
 from sentiment_demo.config import Settings
 from sentiment_demo.serving import build_service
-from tests.conftest import FakeClassifier, launched
+from tests.conftest import FakeClassifier, launched, post_and_leave
 from tests.test_ui import INFO
 
 
@@ -86,15 +84,9 @@ def test_work_of_a_client_that_left_is_dropped_before_the_model() -> None:
             httpx.post, f"{url}/predict", json={"inputs": "good hold"}, timeout=30
         )
         time.sleep(0.3)
-        address = urlparse(url)
         body = json.dumps({"inputs": [f"bad gone {i}" for i in range(100)]}).encode()
         for _ in range(20):
-            with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
-                sock.sendall(
-                    b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                    + body
-                )  # the whole request, then the client is gone
+            post_and_leave(url, body)  # the whole request, then the client is gone
         deadline = time.monotonic() + 10
         while service.scheduler.pending_texts() < 2000 and time.monotonic() < deadline:
             time.sleep(0.01)

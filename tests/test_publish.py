@@ -48,6 +48,7 @@ APP_BUNDLE = {
     "requirements.txt",
     "sentiment_demo/__init__.py",
     "sentiment_demo/api.py",
+    "sentiment_demo/asgi.py",
     "sentiment_demo/auth.py",
     "sentiment_demo/batch_input.py",
     "sentiment_demo/body_limit.py",
