@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from sentiment_demo.api import add_api_routes
+from sentiment_demo.asgi import ASGIApp, Message, Receive, Scope, Send
 from sentiment_demo.auth import BasicAuthGuard, LoginThrottle
 from sentiment_demo.body_limit import BodySizeLimit
 from sentiment_demo.config import Settings
@@ -184,17 +185,17 @@ class CountQueueFull:
     Gradio refuses them before any handler of ours runs, so /metrics would not see them otherwise.
     """
 
-    def __init__(self, app: Any, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, counting a 503 answer."""
         if scope["type"] != "http" or not scope["path"].startswith("/gradio_api/"):
             await self.app(scope, receive, send)
             return
 
-        async def counting_send(message: Any) -> None:
+        async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 503:
                 self.metrics.requests.labels("ui", "overloaded").inc()
             await send(message)
