@@ -111,14 +111,16 @@ def looks_like_text(cell: str) -> bool:
     return len(cell) > 40 or len(cell.split()) >= 6
 
 
-def csv_header(text: str, name: str = "the file") -> tuple[list[str], bool]:
+def csv_header(
+    text: str, name: str = "the file", dialect: type[csv.Dialect] | None = None
+) -> tuple[list[str], bool]:
     """The column names of a CSV text, and whether its first line is a header at all.
 
     A first line whose every cell reads as a sentence is taken as data: its columns are then named
     "column 1", "column 2", ..., and no line is lost. Column names must be unique.
     """
     try:
-        first = next(csv.reader(io.StringIO(text), csv_dialect(text), strict=True), [])
+        first = next(csv.reader(io.StringIO(text), dialect or csv_dialect(text), strict=True), [])
     except csv.Error as exc:
         raise InputError(f"{name} is not valid CSV on line 1: {exc}.") from None
     cells = [cell.strip() for cell in first]
@@ -155,14 +157,15 @@ def texts_from_csv(
     text: str, column: str | None, max_rows: int, name: str = "the file"
 ) -> BatchInput:
     """The values of one column; every data row becomes one text, blank cells included."""
-    columns, has_header = csv_header(text, name)
+    dialect = csv_dialect(text)
+    columns, has_header = csv_header(text, name, dialect)
     column = column or default_column(columns)
     if column not in columns:
         raise InputError(
             f"{name} has no column {column!r}; its columns are {', '.join(map(repr, columns))}."
         )
     index = columns.index(column)
-    reader = csv.reader(io.StringIO(text), csv_dialect(text), strict=True)
+    reader = csv.reader(io.StringIO(text), dialect, strict=True)
     if has_header:
         next(reader)
     texts: list[str] = []

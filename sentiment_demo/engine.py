@@ -184,10 +184,10 @@ class BatchEngine:
         except Exception as exc:
             logger.exception("the model raised on a chunk of %d texts", len(texts))
             if not self._model_answers():
-                self.unhealthy_reason = f"the model fails on every text: {_short(exc)}"
+                self.unhealthy_reason = f"the model fails on every text: {short_error(exc)}"
                 logger.error("model unhealthy: %s", self.unhealthy_reason)
                 message = (
-                    f"The model is failing on every text at the moment ({_short(exc)}). "
+                    f"The model is failing on every text at the moment ({short_error(exc)}). "
                     "This is a server problem, not your text; try again later."
                 )
                 return [Rejection(message, kind="model_error")] * len(texts)
@@ -212,10 +212,10 @@ class BatchEngine:
             logger.warning(
                 "the model could not process a text of %d characters: %s",
                 len(texts[0]),
-                _short(error),
+                short_error(error),
             )
             message = (
-                f"The model could not process this text ({_short(error)}). Other texts were not "
+                f"The model could not process this text ({short_error(error)}). Other texts were not "
                 "affected; try rephrasing or shortening this one."
             )
             return [Rejection(message, kind="model_error")]
@@ -235,7 +235,7 @@ class BackendContractError(RuntimeError):
     """The classifier broke its contract (a bug, not a bad text): raised, never bisected."""
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
     """`Type: first line of the message`, at most 200 characters: for users and one-line logs."""
     lines = str(exc).strip().splitlines()
     text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

@@ -71,12 +71,12 @@ def explain(
     text: str,
     classify: Callable[[Sequence[object]], list[Outcome]],
     max_words: int,
-    normalise: bool = False,
+    raw_values: bool = False,
     check: Callable[[object], Rejection | None] | None = None,
 ) -> Explanation | Rejection:
     """Weigh each of the first `max_words` words of `text` by occluding it (one batched call).
 
-    With `normalise` (for regression models, whose output is not a probability), the output value is
+    With `raw_values` (for regression models, whose output is not a probability), the output value is
     compared as it is rather than through log-odds. `check` (the engine's) refuses a text before any
     variant is built, so an oversized text costs nothing.
     """
@@ -93,7 +93,7 @@ def explain(
         return full
     label = full.label
     # Regression values are explained as they are; probabilities through their log-odds.
-    measure = (lambda v: v) if normalise else _log_odds
+    measure = (lambda v: v) if raw_values else _log_odds
     base = measure(_score(full, label))
     weights: dict[int, float] = {}
     for position, outcome in zip(explained, outcomes[1:], strict=True):

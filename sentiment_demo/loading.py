@@ -27,7 +27,7 @@ from transformers import (
 )
 
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import PROBE_TEXT, LabelScore, Prediction
+from sentiment_demo.engine import PROBE_TEXT, LabelScore, Prediction, short_error
 from sentiment_demo.errors import ModelLoadError
 from sentiment_demo.schemes import Scheme, scheme_for
 from sentiment_demo.unpadded import UnpaddedBertForward
@@ -433,11 +433,6 @@ def check_tokenizer(
         )
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
-
 def load_model_and_tokenizer(
     model_name: str, device: str, dtype: torch.dtype
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
@@ -452,7 +447,7 @@ def load_model_and_tokenizer(
         config = AutoConfig.from_pretrained(model_name)
     except Exception as exc:
         raise ModelLoadError(
-            f"could not load model {model_name!r} as a {where} on {device}: {_first_line(exc)}. "
+            f"could not load model {model_name!r} as a {where} on {device}: {short_error(exc)}. "
             "Pass --model with a local folder holding config.json, tokenizer and weights, or a Hub "
             "id reachable from this machine."
         ) from exc
@@ -464,13 +459,13 @@ def load_model_and_tokenizer(
         )
     except (MemoryError, torch.OutOfMemoryError) as exc:
         raise ModelLoadError(
-            f"{model_name} does not fit in the memory of {device} ({_first_line(exc)}). Serve a "
+            f"{model_name} does not fit in the memory of {device} ({short_error(exc)}). Serve a "
             "smaller model, use --dtype bfloat16, or a machine with more memory."
         ) from exc
     except ValueError as exc:
         if "Unrecognized configuration class" not in str(exc):
             raise ModelLoadError(
-                f"could not load model {model_name!r} on {device}: {_first_line(exc)}"
+                f"could not load model {model_name!r} on {device}: {short_error(exc)}"
             ) from exc
         raise ModelLoadError(
             f"{model_name} is a {config.model_type!r} model, for which transformers has no "
@@ -479,7 +474,7 @@ def load_model_and_tokenizer(
         ) from exc
     except OSError as exc:
         raise ModelLoadError(
-            f"could not load the weights of {model_name!r} on {device}: {_first_line(exc)}. "
+            f"could not load the weights of {model_name!r} on {device}: {short_error(exc)}. "
             "Save the model again with model.save_pretrained(folder)."
         ) from exc
     missing = loading.get("missing_keys") or []
@@ -493,7 +488,7 @@ def load_model_and_tokenizer(
         tokenizer = AutoTokenizer.from_pretrained(model_name)
     except Exception as exc:
         raise ModelLoadError(
-            f"the tokenizer of {model_name} could not be loaded ({_first_line(exc)}). The folder "
+            f"the tokenizer of {model_name} could not be loaded ({short_error(exc)}). The folder "
             "needs tokenizer.json or its tokenizer's vocabulary files, with tokenizer_config.json; "
             "save them with tokenizer.save_pretrained(folder)."
         ) from exc
@@ -517,7 +512,7 @@ def load_model_and_tokenizer(
         model.to(device)
     except (MemoryError, torch.OutOfMemoryError) as exc:
         raise ModelLoadError(
-            f"{model_name} does not fit on {device} ({_first_line(exc)}). Serve a smaller model, "
+            f"{model_name} does not fit on {device} ({short_error(exc)}). Serve a smaller model, "
             "use --dtype bfloat16 or float16, or a device with more memory."
         ) from exc
     model.eval()
@@ -556,7 +551,7 @@ def load_classifier(settings: Settings) -> tuple[TransformersClassifier, ModelIn
     except Exception as exc:
         raise ModelLoadError(
             f"{settings.model} loaded but could not classify a test sentence on {device} "
-            f"({_first_line(exc)}). Check that its tokenizer belongs to this model, or try "
+            f"({short_error(exc)}). Check that its tokenizer belongs to this model, or try "
             "--device cpu --dtype float32."
         ) from exc
     warmup_seconds = time.perf_counter() - started

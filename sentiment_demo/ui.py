@@ -346,7 +346,7 @@ def build_demo(
                 text,
                 classify_fn,
                 settings.max_explain_words,
-                normalise=scheme == "regression",
+                raw_values=scheme == "regression",
                 check=lambda t: check_text(t, settings.max_text_chars),
             )
         return explanation_value(result, scheme)
