@@ -39,20 +39,42 @@ def zero_gpu_wrapper() -> Callable[[Callable[..., Any]], Callable[..., Any]] | N
 
 
 def start(settings: Settings) -> Service:
-    """Load the model (local or remote) and build the service; raises ModelLoadError."""
+    """Load every model (local, remote or the VADER lexicon) and build the service.
+
+    Raises:
+        ModelLoadError: a model cannot be loaded, or the set of models does not fit in memory.
+    """
+    if not settings.models:
+        raise ValueError("--model / SENTIMENT_MODEL names no model")
     # On ZeroGPU, `spaces` must be imported before torch initialises CUDA.
     wrapper = zero_gpu_wrapper()
     from sentiment_demo.serving import build_service  # imports gradio: slow
 
+    loaded = []
     if settings.backend == "remote":
         from sentiment_demo.remote import load_remote_classifier
 
-        classifier, info = load_remote_classifier(settings)
+        loaded.append(load_remote_classifier(settings))
     else:
-        from sentiment_demo.loading import load_classifier  # imports torch
+        from sentiment_demo.lexicon import VADER_NAME, load_vader
+        from sentiment_demo.loading import check_models_fit, load_classifier  # imports torch
 
-        classifier, info = load_classifier(settings)
-    return build_service(classifier, info, settings, model_call_wrapper=wrapper)
+        check_models_fit([m for m in settings.models if m != VADER_NAME], settings)
+        for model in settings.models:
+            if model == VADER_NAME:
+                loaded.append(load_vader(settings.max_batch_size))
+            else:
+                loaded.append(load_classifier(settings.with_overrides(model=model)))
+        if len(loaded) > 1:
+            total = sum(info.memory_bytes for _, info in loaded)
+            logger.info(
+                "serving %d models, about %d MiB in all: %s",
+                len(loaded),
+                total // 2**20,
+                ", ".join(f"{info.model} {info.memory_bytes // 2**20} MiB" for _, info in loaded),
+            )
+    (classifier, info), *more = loaded
+    return build_service(classifier, info, settings, model_call_wrapper=wrapper, more_models=more)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from sentiment_demo.data import read_rt_snippets
+from recipe.corpora import read_rt_snippets
 
 
 def review_texts(count: int, seed: int = 7) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = REPO_ROOT / "models" / "minilm-rt-sentiment"
+DEFAULT_MODEL = REPO_ROOT / "models" / "minilm-sentiment"
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 BACKENDS = ("local", "remote")
@@ -49,8 +49,9 @@ class Settings:
 
     model: str = _setting(
         str(DEFAULT_MODEL),
-        "local folder or Hugging Face Hub id of a "
-        "text-classification model (default: the embedded model)",
+        "local folder or Hugging Face Hub id of a text-classification model, or `vader` (a "
+        "lexicon baseline); repeat the flag, or separate them with commas, to serve several side "
+        "by side (the first answers /predict and the Analyse tab)",
     )
     device: str = _setting("auto", "auto picks cuda, then mps, then cpu", choices=DEVICES)
     dtype: str = _setting(
@@ -104,6 +105,9 @@ class Settings:
         minimum=0,
     )
     max_batch_rows: int = _setting(1000, "most texts in one Batch-tab request", cast=int, minimum=1)
+    max_eval_rows: int = _setting(
+        5000, "most labelled rows in one Evaluate-tab file", cast=int, minimum=1
+    )
     max_upload_kb: int = _setting(
         1024, "largest accepted upload in the Batch tab, in KiB", cast=int, minimum=1
     )
@@ -176,6 +180,11 @@ class Settings:
                 values[spec.name] = _convert(spec.name, environ[name], f"{name}={environ[name]!r}")
         return cls(**values)
 
+    @property
+    def models(self) -> tuple[str, ...]:
+        """Every model to serve, the default first (the `model` setting split at commas)."""
+        return tuple(name.strip() for name in self.model.split(",") if name.strip())
+
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields replaced (None values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -237,6 +246,10 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
             parser.add_argument(
                 flag, action=argparse.BooleanOptionalAction, default=None, help=help_text
             )
+        elif spec.name == "model":
+            parser.add_argument(
+                flag, action="append", default=None, metavar="MODEL", help=help_text
+            )
         else:
             parser.add_argument(
                 flag,
@@ -266,6 +279,8 @@ def parse_settings(
         if isinstance(raw, bool):
             overrides[spec.name] = raw
             continue
+        if isinstance(raw, list):  # --model given several times
+            raw = ",".join(raw)
         try:
             overrides[spec.name] = _convert(
                 spec.name, raw, f"--{spec.name.replace('_', '-')} {raw}"

@@ -65,6 +65,14 @@ class Prediction:
         """{label: score}, the value gr.Label takes."""
         return {item.label: item.score for item in self.scores}
 
+    def score_of(self, label: str) -> float:
+        """The score of one label (KeyError for a label the model does not have)."""
+        return self.as_dict()[label]
+
+    def raw_score_of(self, label: str) -> float:
+        """The logit of one label; needs a backend that exposes logits."""
+        return {item.label: item.score for item in self.raw_scores}[label]
+
 
 @dataclass(frozen=True)
 class Rejection:

@@ -2,7 +2,7 @@
 
 For a text of N words, the model scores the text and the N texts with one word removed, all in one
 batch. A word's weight is how much its removal lowers the log-odds of the explained label (the
-predicted one), divided by the largest such change in the text, so the strongest word weighs ±1.
+predicted one unless another is asked for), divided by the largest such change in the text, so the strongest word weighs ±1.
 Log-odds, not probabilities: a confident model moves from 0.999 to 0.99 when a word goes, a change
 that probabilities show as nothing and log-odds as the word's real push. It needs only a classify
 function, never the model's internals.
@@ -26,7 +26,8 @@ class Explanation:
     """Per-word weights in [-1, 1] towards `label`, with the text's pieces in order.
 
     Attributes:
-        label: the label the weights refer to: the predicted (top) label.
+        label: the label the weights refer to.
+        predicted: True when that label is the predicted (top) one.
         pieces: (text piece, weight) in order; whitespace pieces have weight None.
         explained_words: how many words got a weight (the first max_words of the text).
         total_words: how many words the text has.
@@ -36,6 +37,7 @@ class Explanation:
     pieces: tuple[tuple[str, float | None], ...]
     explained_words: int
     total_words: int
+    predicted: bool = True
 
     def top_words(self, count: int = 3) -> list[tuple[str, float]]:
         """The words that pushed hardest towards the label, strongest first."""
@@ -73,12 +75,14 @@ def explain(
     max_words: int,
     raw_values: bool = False,
     check: Callable[[object], Rejection | None] | None = None,
+    label: str | None = None,
 ) -> Explanation | Rejection:
     """Weigh each of the first `max_words` words of `text` by occluding it (one batched call).
 
     With `raw_values` (for regression models, whose output is not a probability), the output value is
     compared as it is rather than through log-odds. `check` (the engine's) refuses a text before any
-    variant is built, so an oversized text costs nothing.
+    variant is built, so an oversized text costs nothing. `label` explains another label than the
+    predicted one.
     """
     refusal = check(text) if check is not None else None
     if refusal is not None:
@@ -91,7 +95,12 @@ def explain(
     full = outcomes[0]
     if isinstance(full, Rejection):
         return full
-    label = full.label
+    known = full.as_dict()
+    if label is not None and label not in known:
+        return Rejection(
+            f"The model has no label {label!r}; its labels are {', '.join(known)}.", kind="invalid"
+        )
+    label = label or full.label
     # Regression values are explained as they are; probabilities through their log-odds.
     measure = (lambda v: v) if raw_values else _log_odds
     base = measure(_score(full, label))
@@ -110,4 +119,5 @@ def explain(
         ),
         explained_words=len(explained),
         total_words=len(word_positions),
+        predicted=label == full.label,
     )

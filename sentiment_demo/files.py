@@ -10,6 +10,7 @@ download here (seen on gradio 6.31: its sets of files to delete stayed empty). S
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import tempfile
 import threading
@@ -53,6 +54,13 @@ class ResultFiles:
         path = request_folder / f"{stem}.csv"
         with path.open("w", encoding="utf-8", newline="") as handle:
             safe.to_csv(handle, index=False, quoting=csv.QUOTE_NONNUMERIC)
+        return str(path)
+
+    def write_json(self, data: object, stem: str) -> str:
+        """Save `data` as indented UTF-8 JSON and return its path (for a gr.File output)."""
+        self.sweep()
+        path = Path(tempfile.mkdtemp(dir=self.folder)) / f"{stem}.json"
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         return str(path)
 
     def sweep(self) -> None:

@@ -388,15 +388,20 @@ def available_memory(device: str) -> int:
     return int(psutil.virtual_memory().available)
 
 
-def check_memory(model: str, config: PretrainedConfig, dtype: torch.dtype, device: str) -> None:
-    """Refuse, before loading, a local model whose weights cannot fit in the memory left."""
+def memory_needed(model: str, config: PretrainedConfig, dtype: torch.dtype) -> int:
+    """Bytes a local model's weights take in `dtype` (0 for a Hub id: unknown before download)."""
     stored = weights_bytes(model)
     if not stored:
-        return
+        return 0
     stored_dtype = getattr(config, "dtype", None) or torch.float32
     if isinstance(stored_dtype, str):
         stored_dtype = getattr(torch, stored_dtype, torch.float32)
-    needed = stored * dtype.itemsize // max(1, stored_dtype.itemsize)
+    return stored * dtype.itemsize // max(1, stored_dtype.itemsize)
+
+
+def check_memory(model: str, config: PretrainedConfig, dtype: torch.dtype, device: str) -> None:
+    """Refuse, before loading, a local model whose weights cannot fit in the memory left."""
+    needed = memory_needed(model, config, dtype)
     free = available_memory(device)
     if needed > free:
         raise ModelLoadError(
@@ -404,6 +409,27 @@ def check_memory(model: str, config: PretrainedConfig, dtype: torch.dtype, devic
             f"{str(dtype).removeprefix('torch.')} on {device}, but only {free / 2**30:.1f} GiB is "
             "free. Serve a smaller model, use --dtype bfloat16 (half of float32), or a machine with "
             "more memory."
+        )
+
+
+def check_models_fit(models: Sequence[str], settings: Settings) -> None:
+    """Refuse, before loading any, a set of local models whose weights together exceed free memory.
+
+    Models from the Hub (not yet downloaded) are checked one by one as they load.
+    """
+    device = resolve_device(settings.device)
+    dtype = resolve_dtype(settings.dtype, device)
+    needs: dict[str, int] = {}
+    for model in models:
+        if Path(model).is_dir() and (Path(model) / "config.json").is_file():
+            needs[model] = memory_needed(model, AutoConfig.from_pretrained(model), dtype)
+    free = available_memory(device)
+    if len(needs) > 1 and sum(needs.values()) > free:
+        each = ", ".join(f"{Path(m).name} {n / 2**30:.1f} GiB" for m, n in needs.items())
+        raise ModelLoadError(
+            f"these models need about {sum(needs.values()) / 2**30:.1f} GiB together ({each}) in "
+            f"{str(dtype).removeprefix('torch.')} on {device}, but only {free / 2**30:.1f} GiB is "
+            "free. Serve fewer or smaller models, or use --dtype bfloat16."
         )
 
 

@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from sentiment_demo.files import KEEP_SECONDS, CacheSweeper, ResultFiles
 from sentiment_demo.loading import ModelInfo
 from sentiment_demo.metrics import Metrics
 from sentiment_demo.scheduler import BatchScheduler
+from sentiment_demo.served import ServedModel, display_names
 from sentiment_demo.ui import build_demo
 
 
@@ -37,12 +38,14 @@ class Service:
     """The running pieces of one app instance."""
 
     demo: gr.Blocks
-    scheduler: BatchScheduler
+    scheduler: BatchScheduler  # the default model's: /predict, /info and health checks use it
     metrics: Metrics
     settings: Settings
     info: ModelInfo
     results: ResultFiles
     cache_sweeper: CacheSweeper
+    models: list[ServedModel] = field(default_factory=list)
+    schedulers: list[BatchScheduler] = field(default_factory=list)
 
     def launch(self, **launch_kwargs: Any) -> str:
         """Start serving without blocking, add the JSON routes, and return the local URL."""
@@ -87,7 +90,8 @@ class Service:
     def close(self) -> None:
         """Stop the server and the scheduler, and remove the files written for downloads."""
         self.demo.close()
-        self.scheduler.close()
+        for scheduler in self.schedulers or [self.scheduler]:
+            scheduler.close()
         self.results.close()
         self.cache_sweeper.close()
 
@@ -120,33 +124,46 @@ def build_service(
     info: ModelInfo,
     settings: Settings,
     model_call_wrapper: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
+    more_models: Sequence[tuple[Classifier, ModelInfo]] = (),
 ) -> Service:
-    """Wire classifier → engine → scheduler → Gradio app with a bounded queue.
+    """Wire each classifier → engine → scheduler, then the Gradio app with a bounded queue.
 
-    `model_call_wrapper` is for ZeroGPU, where the model may run only inside a `spaces.GPU` call made
-    from a Gradio request: the UI then calls the wrapped engine directly, without the scheduler.
+    The first classifier is the default (Analyse tab, /predict); `more_models` are served beside it,
+    each with its own engine, scheduler and batches. `model_call_wrapper` is for ZeroGPU, where the
+    model may run only inside a `spaces.GPU` call made from a Gradio request: the UI then calls the
+    wrapped engine directly, without the scheduler.
     """
-    engine = BatchEngine(classifier, settings.max_text_chars)
     metrics = Metrics()
-    scheduler = BatchScheduler(
-        engine,
-        max_batch_texts=settings.max_batch_size,
-        max_pending_texts=settings.queue_texts,
-        max_wait_ms=settings.batch_wait_ms,
-        metrics=metrics,
-    )
-    classify_fn: Callable[[Sequence[object]], list[Outcome]] = partial(
-        scheduler.classify, lane="ui"
-    )
-    if model_call_wrapper is not None:
-        classify_fn = model_call_wrapper(engine.classify)
+    loaded = [(classifier, info), *more_models]
+    schedulers: list[BatchScheduler] = []
+    served: list[ServedModel] = []
+    for name, (model_classifier, model_info) in zip(
+        display_names([i.model for _, i in loaded]), loaded, strict=True
+    ):
+        engine = BatchEngine(model_classifier, settings.max_text_chars)
+        scheduler = BatchScheduler(
+            engine,
+            max_batch_texts=settings.max_batch_size,
+            max_pending_texts=settings.queue_texts,
+            max_wait_ms=settings.batch_wait_ms,
+            metrics=metrics,
+        )
+        classify_fn: Callable[[Sequence[object]], list[Outcome]] = partial(
+            scheduler.classify, lane="ui"
+        )
+        if model_call_wrapper is not None:
+            classify_fn = model_call_wrapper(engine.classify)
+        schedulers.append(scheduler)
+        served.append(ServedModel(name, model_info, _counted(classify_fn, metrics)))
     results = ResultFiles(keep_seconds=min(KEEP_SECONDS, settings.file_lifetime))
-    demo = build_demo(_counted(classify_fn, metrics), settings, info, results)
+    demo = build_demo(served, settings, results)
     # A bounded queue answers "busy" at once instead of letting waits grow without limit.
     with _without_queue_analytics():
         demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
     sweeper = CacheSweeper(Path(demo.GRADIO_CACHE), settings.file_lifetime)
-    return Service(demo, scheduler, metrics, settings, info, results, sweeper)
+    return Service(
+        demo, schedulers[0], metrics, settings, info, results, sweeper, served, schedulers
+    )
 
 
 # Gradio's queue rebuilds a pandas summary of its last 10,000 events after every event, for a monitoring

@@ -27,7 +27,7 @@ from huggingface_hub.errors import HfHubHTTPError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPACE_CARD = REPO_ROOT / "spaces" / "README.md"
-EMBEDDED_MODEL = "models/minilm-rt-sentiment"
+EMBEDDED_MODEL = "models/minilm-sentiment"
 APP_FILES = (
     "app.py",
     "requirements.txt",
@@ -48,7 +48,20 @@ APP_FILES = (
     "sentiment_demo/scheduler.py",
     "sentiment_demo/schemes.py",
     "sentiment_demo/serving.py",
-    "sentiment_demo/ui.py",
+    "sentiment_demo/evaluation_report.py",
+    "sentiment_demo/label_mapping.py",
+    "sentiment_demo/labelled_input.py",
+    "sentiment_demo/lexicon.py",
+    "sentiment_demo/scoring.py",
+    "sentiment_demo/served.py",
+    "sentiment_demo/ui/__init__.py",
+    "sentiment_demo/ui/analyse_tab.py",
+    "sentiment_demo/ui/batch_tab.py",
+    "sentiment_demo/ui/common.py",
+    "sentiment_demo/ui/compare_tab.py",
+    "sentiment_demo/ui/evaluate_tab.py",
+    "sentiment_demo/ui/evaluation_plots.py",
+    "sentiment_demo/ui/model_tab.py",
     "sentiment_demo/unpadded.py",
 )
 MODEL_FILES = (

@@ -26,7 +26,7 @@ os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="sentiment-tests-gradio-
 from sentiment_demo.engine import LabelScore, Prediction
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-EMBEDDED_MODEL = REPO_ROOT / "models" / "minilm-rt-sentiment"
+EMBEDDED_MODEL = REPO_ROOT / "models" / "minilm-sentiment"
 TINY_WORDS = [
     "the",
     "a",

@@ -59,6 +59,15 @@ def test_flags_win_over_environment_variables() -> None:
     )
 
 
+def test_several_models_come_from_repeated_flags_or_a_comma_list() -> None:
+    flags = parse_settings(["--model", "models/a", "--model", "vader"], {})
+    assert flags.models == ("models/a", "vader")
+    variable = parse_settings([], {"SENTIMENT_MODEL": "org/model-one, vader"})
+    assert variable.models == ("org/model-one", "vader")
+    assert parse_settings(["--model", "x"], {"SENTIMENT_MODEL": "a,b"}).models == ("x",)
+    assert Settings().models == (str(DEFAULT_MODEL),)
+
+
 def test_bad_flag_value_exits_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         parse_settings(["--port", "eighty"], {})

@@ -13,7 +13,7 @@ import pytest
 
 from sentiment_demo.config import REPO_ROOT, Settings
 from sentiment_demo.errors import ModelLoadError
-from sentiment_demo.loading import load_classifier
+from sentiment_demo.loading import check_models_fit, load_classifier
 
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -126,6 +126,28 @@ def test_a_model_too_big_for_memory_is_refused_before_loading(
         weights.truncate(2**40)
     with pytest.raises(ModelLoadError, match=r"needs about 1024.0 GiB .* only .* GiB is free"):
         _load(folder)
+
+
+def _sparse_copy(tiny_model_dir: Path, folder: Path, size: int) -> Path:
+    shutil.copytree(tiny_model_dir, folder)
+    with (folder / "model.safetensors").open("r+b") as weights:
+        weights.truncate(size)  # sparse: claims the size without using the disk, never read
+    return folder
+
+
+def test_models_that_fit_alone_but_not_together_are_refused_before_loading(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    import psutil
+
+    # float32 on disk and served in float32: each needs 60% of the free memory, both 120%.
+    size = int(psutil.virtual_memory().available * 0.6)
+    first = _sparse_copy(tiny_model_dir, tmp_path / "first", size)
+    second = _sparse_copy(tiny_model_dir, tmp_path / "second", size)
+    settings = Settings(device="cpu", dtype="float32")
+    check_models_fit([str(first)], settings)  # one alone fits
+    with pytest.raises(ModelLoadError, match=r"need about .* GiB together \(first .* GiB, second"):
+        check_models_fit([str(first), str(second), "vader"], settings)
 
 
 @pytest.mark.slow

@@ -1,0 +1,1 @@
+"""The model recipe: data, fine-tuning and evaluation. Never imported by the server."""

@@ -1,0 +1,207 @@
+"""The model card of a recipe-built model: Hub front matter (model-index) and a body of measured figures.
+
+Everything in it comes from training.json (what was trained, how) and evaluation.json (what was
+measured), so rerunning `recipe.evaluate` rewrites the same card.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def _headline(entry: dict[str, Any], dtype: str = "float32") -> dict[str, Any]:
+    """The figures a reader compares first: among the set's own labels when it has fewer."""
+    measured = entry[dtype]
+    return measured.get("among_own_labels", measured["all_labels"])
+
+
+def summary_table(figures: dict[str, Any]) -> str:
+    """A Markdown table: each set, its size, accuracy and macro-F1 in both precisions, agreement."""
+    lines = [
+        "| set | texts | accuracy (float32) | macro-F1 (float32) | accuracy (bfloat16) | "
+        "macro-F1 (bfloat16) | labels agreeing |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, entry in figures["sets"].items():
+        fp32, bf16 = _headline(entry), _headline(entry, "bfloat16")
+        scope = " (negative vs positive)" if "among_own_labels" in entry["float32"] else ""
+        lines.append(
+            f"| {name}{scope} | {entry['texts']:,} | {_pct(fp32['accuracy'])} | "
+            f"{fp32['macro_f1']:.4f} | {_pct(bf16['accuracy'])} | {bf16['macro_f1']:.4f} | "
+            f"{_pct(entry['label_agreement'])} |"
+        )
+    return "\n".join(lines)
+
+
+def _per_class(figures: dict[str, Any]) -> str:
+    blocks = []
+    for name, entry in figures["sets"].items():
+        if entry["kind"] != "test":
+            continue
+        measured = entry["float32"]["all_labels"]
+        rows = [
+            f"| {label} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']:,} |"
+            for label, c in measured["per_class"].items()
+        ]
+        matrix = measured["confusion_matrix"]
+        header = " | ".join(matrix["labels"])
+        cells = [
+            f"| **{label}** | " + " | ".join(f"{v:,}" for v in row) + " |"
+            for label, row in zip(
+                matrix["labels"], matrix["rows_true_columns_predicted"], strict=True
+            )
+        ]
+        blocks.append(
+            f"### {name}\n\n| label | precision | recall | F1 | texts |\n|---|---:|---:|---:|---:|\n"
+            + "\n".join(rows)
+            + f"\n\nConfusion matrix (rows: true label, columns: predicted):\n\n| | {header} |\n|---|"
+            + "---:|" * len(matrix["labels"])
+            + "\n"
+            + "\n".join(cells)
+        )
+    return "\n\n".join(blocks)
+
+
+def _calibration(figures: dict[str, Any], temperature: float) -> str:
+    rows = [
+        f"| {name} | {e['float32']['expected_calibration_error_before_temperature']:.4f} | "
+        f"{e['float32']['all_labels']['expected_calibration_error']:.4f} |"
+        for name, e in figures["sets"].items()
+    ]
+    return (
+        f"A temperature of {temperature:.3f}, fitted on the validation split, is folded into the "
+        "output layer (its weight and bias divided by it), so any transformers loader gets the "
+        "calibrated scores; labels are unchanged. Expected calibration error (10 equal-width bins "
+        "over the top label's confidence, all labels, float32):\n\n"
+        "| set | before | after |\n|---|---:|---:|\n" + "\n".join(rows)
+    )
+
+
+def _sources(training: dict[str, Any], sources: dict[str, Any] | None) -> str:
+    if not sources:
+        return "\n".join(f"- `{path}`" for path in training["data"] + training["eval_data"])
+    lines = []
+    for name, facts in sources.items():
+        dropped = ", ".join(f"{n:,} {why}" for why, n in facts["dropped"].items()) or "none"
+        repaired = (
+            f" {facts['repaired_by_ftfy']:,} texts repaired by ftfy."
+            if facts["repaired_by_ftfy"]
+            else ""
+        )
+        lines.append(
+            f"- **{name}**: {facts['title']}; {facts['rows']:,} rows "
+            f"({', '.join(f'{k} {v:,}' for k, v in facts['labels'].items())}). From {facts['origin']}. "
+            f"Licence: {facts['licence']}. Dropped: {dropped}.{repaired}"
+        )
+    return "\n".join(lines)
+
+
+def write_card(
+    model_dir: Path,
+    training: dict[str, Any],
+    figures: dict[str, Any],
+    sources: dict[str, Any] | None,
+    name: str,
+) -> None:
+    """Write model_dir/README.md."""
+    recipe = training["recipe"]
+    labels = training["labels"]
+    eval_results = []
+    for set_name, entry in figures["sets"].items():
+        headline = _headline(entry)
+        for metric, key in (("accuracy", "accuracy"), ("f1", "macro_f1")):
+            eval_results.append(
+                EvalResult(
+                    task_type="text-classification",
+                    dataset_type=set_name.replace(" ", "_"),
+                    dataset_name=set_name,
+                    metric_type=metric,
+                    metric_name=f"{metric} ({'negative vs positive' if 'among_own_labels' in entry['float32'] else 'all labels'})",
+                    metric_value=headline[key],
+                )
+            )
+    card_data = ModelCardData(
+        language="en",
+        license="apache-2.0",
+        library_name="transformers",
+        pipeline_tag="text-classification",
+        base_model=training["base_model_id"],
+        datasets=list(sources) if sources else [Path(p).stem for p in training["data"]],
+        metrics=["accuracy", "f1"],
+        tags=["sentiment-analysis", "text-classification", "gradio-demo"],
+        model_name=name,
+        eval_results=eval_results,
+    )
+    weights = training["class_weights"]
+    balance = (
+        "class-weighted cross-entropy ("
+        + ", ".join(f"{k} {v}" for k, v in weights.items())
+        + "; inverse label frequency)"
+        if weights
+        else "plain cross-entropy (labels not skewed enough for weights)"
+    )
+    splits = training["split_sizes"]
+    body = f"""
+# {name}
+
+A text classifier with labels {", ".join(f"`{label}`" for label in labels)}, fine-tuned from
+`{training["base_model_id"]}` by the sentiment demo kit's recipe (`recipe/finetune.py`). It runs with no
+network and answers in milliseconds on a laptop CPU.
+
+## Figures
+
+Measured through the app's own loader and engine on CPU; `make evaluate` (or `python -m recipe.evaluate
+--model models/{name}`) reproduces every number. Test rows were held out from training and from every
+choice (early stopping and the temperature use the validation split). Sets with only negative and positive
+texts are scored between those two labels (whichever of the two scores higher); the share of their texts
+the model calls something else is in `evaluation.json`, with the figures over all labels.
+
+{summary_table(figures)}
+
+## Per class (float32, test splits)
+
+{_per_class(figures)}
+
+## Calibration
+
+{_calibration(figures, training["temperature"])}
+
+## Data
+
+{splits["train"]:,} / {splits["validation"]:,} / {splits["test"]:,} texts (train / validation / test),
+split 80/10/10, stratified by source and label, seed {training["split_seed"]}. Training labels:
+{", ".join(f"{k} {v:,}" for k, v in training["train_labels"].items())}.
+
+{_sources(training, sources)}
+
+## Training
+
+```
+{training["command"]}
+```
+
+`Trainer`: learning rate {recipe["learning_rate"]}, at most {recipe["max_epochs"]:g} epochs with early
+stopping on validation macro-F1 (patience {recipe["patience"]}), warm-up {recipe["warmup_ratio"]:.0%},
+weight decay {recipe["weight_decay"]}, batch {recipe["batch_size"]}, length-grouped batches, texts cut at
+{recipe["max_length"]} tokens, mixed precision: {training["mixed_precision"]}, seed {recipe["seed"]};
+{balance}. It trained {training["epochs_trained"]:g} epochs and kept the checkpoint of epoch
+{training["best_checkpoint_epoch"]} (validation macro-F1 {training["validation_macro_f1"]:.4f}) in
+{training["train_seconds"] / 60:.1f} minutes. Weights are stored in float16; the app loads them in
+bfloat16 or float32 on CPU and float16 on GPU.
+
+## Intended use and limits
+
+A teaching and demo model for short English texts: tweets, reviews, plain statements. It learned from
+movie-review snippets and tweets about a few topics (airlines, sports, cars, a festival, brands), so
+expect lower accuracy elsewhere (see the evaluation-only rows), on sarcasm, irony and mixed feelings, and
+on long texts (training saw at most {recipe["max_length"]} tokens; the app says when it truncates). The
+movie snippets have no neutral label. Do not use it to make decisions about people.
+"""
+    ModelCard(f"---\n{card_data.to_yaml()}\n---\n{body}").save(model_dir / "README.md")

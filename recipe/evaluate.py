@@ -1,0 +1,201 @@
+"""Measure a recipe-built model the way the app serves it, and write its card.
+
+It rebuilds the test split from what training.json recorded (files, columns, seed), classifies every test
+source and every evaluation-only set through the app's loader and engine in float32 and bfloat16, and
+scores them with `sentiment_demo.scoring` (the Evaluate tab's code). `make evaluate` reruns it and says
+whether the figures match the card's evaluation.json.
+
+A set whose labels are a subset of the model's (movie reviews: negative / positive only) is scored twice:
+over all the model's labels, and "among its labels", deciding by which of its labels scores highest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import softmax
+
+from recipe import card
+from recipe.labelled_data import LabelledRows, assign_splits, combine, read_file
+from sentiment_demo.config import Settings
+from sentiment_demo.engine import BatchEngine, Prediction
+from sentiment_demo.loading import load_classifier
+from sentiment_demo.scoring import reliability, score
+
+PRECISIONS = ("float32", "bfloat16")
+
+
+@dataclass(frozen=True)
+class EvaluationSet:
+    """Labelled texts to measure on; `kind` is "test" (held out from training) or "extra"."""
+
+    name: str
+    kind: str
+    texts: list[str]
+    labels: list[str]
+
+
+def evaluation_sets(training: dict[str, Any], cache_dir: Path) -> list[EvaluationSet]:
+    """Each source's test rows (split as in training), then each evaluation-only file."""
+    parts = [
+        read_file(
+            Path(path),
+            training["text_column"],
+            training["label_column"],
+            source_column=training["source_column"],
+            split_column=training["split_column"],
+            cache_dir=cache_dir,
+        )
+        for path in training["data"]
+    ]
+    rows = combine(parts)
+    assign_splits(rows, training["split_seed"])
+    sets = [
+        EvaluationSet(f"{source} test", "test", *_test_rows(rows, source))
+        for source in dict.fromkeys(rows.sources)
+    ]
+    for path in training["eval_data"]:
+        extra = read_file(
+            Path(path), training["text_column"], training["label_column"], cache_dir=cache_dir
+        )
+        sets.append(EvaluationSet(Path(path).stem, "extra", extra.texts, extra.labels))
+    return sets
+
+
+def _test_rows(rows: LabelledRows, source: str) -> tuple[list[str], list[str]]:
+    chosen = [
+        i
+        for i, (s, split) in enumerate(zip(rows.sources, rows.splits, strict=True))
+        if s == source and split == "test"
+    ]
+    return [rows.texts[i] for i in chosen], [rows.labels[i] for i in chosen]
+
+
+def predict(model_dir: Path, dtype: str, sets: list[EvaluationSet]) -> dict[str, list[Prediction]]:
+    """Every set classified by the app's own loader and engine on CPU, in the given precision."""
+    settings = Settings(
+        model=str(model_dir),
+        dtype=dtype,
+        device="cpu",
+        max_batch_size=64,
+        warmup=False,
+        max_text_chars=1_000_000,
+    )
+    classifier, _ = load_classifier(settings)
+    engine = BatchEngine(classifier, settings.max_text_chars)
+    results: dict[str, list[Prediction]] = {}
+    for labelled in sets:
+        outcomes = engine.classify(labelled.texts)
+        failed = [o for o in outcomes if not isinstance(o, Prediction)]
+        if failed:
+            raise RuntimeError(f"{labelled.name}: {len(failed)} texts failed, first: {failed[0]}")
+        results[labelled.name] = [o for o in outcomes if isinstance(o, Prediction)]
+    return results
+
+
+def measure(
+    labelled: EvaluationSet,
+    predictions: list[Prediction],
+    labels: list[str],
+    temperature: float,
+) -> dict[str, Any]:
+    """Figures over all labels, among the set's own labels when fewer, and calibration before/after."""
+    predicted = [p.label for p in predictions]
+    confidence = [p.score for p in predictions]
+    figures: dict[str, Any] = {
+        "all_labels": score(labelled.labels, predicted, confidence, labels).as_dict()
+    }
+    own = [label for label in labels if label in set(labelled.labels)]
+    if len(own) < len(labels):
+        restricted = [max(own, key=lambda name: p.score_of(name)) for p in predictions]
+        restricted_conf = [_renormalised(p, own) for p in predictions]
+        figures["among_own_labels"] = {
+            "labels": own,
+            **score(labelled.labels, restricted, restricted_conf, own).as_dict(),
+        }
+        figures["predicted_other_labels"] = round(
+            sum(label not in own for label in predicted) / len(predicted), 4
+        )
+    # The saved logits are the trained ones divided by T: multiplying back gives the uncalibrated model.
+    logits = np.array([[p.raw_score_of(name) for name in labels] for p in predictions])
+    uncalibrated = softmax(logits * temperature, axis=1)
+    correct = np.array(
+        [
+            labels[i] == gold
+            for i, gold in zip(uncalibrated.argmax(axis=1), labelled.labels, strict=True)
+        ]
+    )
+    _, ece_before = reliability(uncalibrated.max(axis=1), correct)
+    figures["expected_calibration_error_before_temperature"] = round(ece_before, 4)
+    return figures
+
+
+def _renormalised(prediction: Prediction, own: list[str]) -> float:
+    scores = [prediction.score_of(name) for name in own]
+    return max(scores) / sum(scores)
+
+
+def evaluate_folder(
+    model_dir: Path, work_dir: Path, card_name: str | None = None
+) -> dict[str, Any]:
+    """Measure the folder in both precisions, save evaluation.json and write README.md (the card)."""
+    training = json.loads((model_dir / "training.json").read_text())
+    sets = evaluation_sets(training, work_dir / "datasets")
+    by_precision = {dtype: predict(model_dir, dtype, sets) for dtype in PRECISIONS}
+    figures: dict[str, Any] = {"sets": {}}
+    for labelled in sets:
+        entry: dict[str, Any] = {
+            "kind": labelled.kind,
+            "texts": len(labelled.texts),
+            "texts_sha256": hashlib.sha256("\n".join(labelled.texts).encode()).hexdigest()[:16],
+        }
+        for dtype in PRECISIONS:
+            entry[dtype] = measure(
+                labelled,
+                by_precision[dtype][labelled.name],
+                training["labels"],
+                training["temperature"],
+            )
+        first, second = (by_precision[d][labelled.name] for d in PRECISIONS)
+        entry["label_agreement"] = round(
+            sum(a.label == b.label for a, b in zip(first, second, strict=True)) / len(first), 4
+        )
+        figures["sets"][labelled.name] = entry
+    (model_dir / "evaluation.json").write_text(json.dumps(figures, indent=2) + "\n")
+    sources = None
+    if training.get("sources_info") and Path(training["sources_info"]).is_file():
+        sources = json.loads(Path(training["sources_info"]).read_text())
+    card.write_card(model_dir, training, figures, sources, card_name or model_dir.name)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m recipe.evaluate --model models/NAME`: remeasure and compare with the card's figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--work-dir", type=Path, default=Path(".cache/evaluate"))
+    args = parser.parse_args(argv)
+    stored_path = args.model / "evaluation.json"
+    stored = json.loads(stored_path.read_text()) if stored_path.is_file() else None
+    # Measure into a copy, so the committed card changes only if the figures do.
+    figures = evaluate_folder(args.model, args.work_dir)
+    print(card.summary_table(figures))
+    if stored is None:
+        print(f"no earlier {stored_path}: wrote one")
+        return 0
+    if stored == figures:
+        print(f"every figure matches {stored_path} and the card")
+        return 0
+    print(f"figures differ from the committed {stored_path}: see `git diff {args.model}`")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

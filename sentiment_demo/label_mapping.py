@@ -1,0 +1,106 @@
+"""Maps the label values of a user's file to each model's labels, for the Evaluate tab.
+
+A value maps to a model label of the same name (case-insensitive); presets cover common codings
+(0/1, pos/neg, 1-5 stars, -1/0/1). A value that maps to nothing is left out of that model's figures and
+counted, never silently dropped. It knows nothing about models beyond their label names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+AUTOMATIC = "match by name"
+# Each preset names the sentiment each file value stands for; the name is then matched to each model.
+PRESETS: dict[str, dict[str, str]] = {
+    AUTOMATIC: {},
+    "0 / 1 = negative / positive": {"0": "negative", "1": "positive"},
+    "0 / 1 / 2 = negative / neutral / positive": {"0": "negative", "1": "neutral", "2": "positive"},
+    "-1 / 0 / 1 = negative / neutral / positive": {
+        "-1": "negative",
+        "0": "neutral",
+        "1": "positive",
+    },
+    "neg / neu / pos": {"neg": "negative", "neu": "neutral", "pos": "positive"},
+    "1-5 stars (1-2 negative, 3 neutral, 4-5 positive)": {
+        "1": "negative",
+        "2": "negative",
+        "3": "neutral",
+        "4": "positive",
+        "5": "positive",
+    },
+    "1-5 stars, no neutral (1-2 negative, 4-5 positive)": {
+        "1": "negative",
+        "2": "negative",
+        "4": "positive",
+        "5": "positive",
+    },
+}
+# Common synonyms, so that "pos" or "Positive" in a file finds a model's "positive" by name.
+SYNONYMS = {
+    "pos": "positive",
+    "neg": "negative",
+    "neu": "neutral",
+    "fresh": "positive",
+    "rotten": "negative",
+    "good": "positive",
+    "bad": "negative",
+}
+
+
+def _normalise(value: str) -> str:
+    text = value.strip().lower()
+    try:  # "1.0" in a file means the same as "1"
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def map_value(value: str, model_labels: Sequence[str], preset: str = AUTOMATIC) -> str:
+    """The model label a file value stands for, or "" when it matches none."""
+    key = _normalise(value)
+    by_name = {label.lower(): label for label in model_labels}
+    if key in by_name:
+        return by_name[key]
+    named = PRESETS.get(preset, {}).get(key) or SYNONYMS.get(key, "")
+    return by_name.get(named.lower(), "") if named else ""
+
+
+def mapping_table(
+    values: Sequence[tuple[str, int]],
+    models: Sequence[tuple[str, Sequence[str]]],
+    preset: str = AUTOMATIC,
+) -> list[list[object]]:
+    """Rows of [file value, rows with it, then one model label per model ("" for unmapped)]."""
+    return [
+        [value, count, *(map_value(value, labels, preset) for _, labels in models)]
+        for value, count in values
+    ]
+
+
+def read_mapping(
+    rows: Sequence[Sequence[object]],
+    model_names: Sequence[str],
+    model_labels: Sequence[Sequence[str]],
+) -> dict[str, dict[str, str]]:
+    """{model name: {file value: model label}} from an edited mapping table.
+
+    Raises:
+        ValueError: a cell names a label the model does not have (the message lists its labels).
+    """
+    mapping: dict[str, dict[str, str]] = {name: {} for name in model_names}
+    for row in rows:
+        value = str(row[0]).strip()
+        for offset, (name, labels) in enumerate(zip(model_names, model_labels, strict=True)):
+            cell = row[2 + offset] if len(row) > 2 + offset else ""
+            target = "" if cell is None else str(cell).strip()
+            if not target:
+                continue
+            matched = {label.lower(): label for label in labels}.get(target.lower())
+            if matched is None:
+                raise ValueError(
+                    f"the mapping sends {value!r} to {target!r} for {name}, which has no such "
+                    f"label; its labels are {', '.join(labels)} (leave the cell empty to skip it)"
+                )
+            mapping[name][value] = matched
+    return mapping

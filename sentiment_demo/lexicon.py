@@ -1,0 +1,103 @@
+"""VADER, a classic lexicon-and-rules sentiment baseline, behind the same Classifier protocol as a model.
+
+`--model vader` serves it next to transformers, so a class can see where a word list fails (negation
+scope, sarcasm, domain words) and where it holds up. Labels follow VADER's published rule on the
+compound score c: positive when c ≥ 0.05, negative when c ≤ -0.05, neutral otherwise. VADER gives no
+probabilities: the scores shown are softmax(4 * (-c, 0.1 - |c|, c)), a monotone mapping chosen so that
+the top score is always the published rule's label; treat them as strengths, not probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from sentiment_demo.engine import LabelScore, Prediction
+from sentiment_demo.loading import ModelInfo
+
+VADER_NAME = "vader"
+LABELS = ("negative", "neutral", "positive")
+THRESHOLD = 0.05  # Hutto & Gilbert's published cut-off on the compound score
+SCALE = 4.0
+
+
+def logits_of(compound: float) -> tuple[float, float, float]:
+    """(negative, neutral, positive) logits: the largest is VADER's label for this compound score."""
+    return (
+        -SCALE * compound,
+        SCALE * (2 * THRESHOLD - abs(compound)),
+        SCALE * compound,
+    )
+
+
+def label_of(compound: float) -> str:
+    """VADER's published rule."""
+    if compound >= THRESHOLD:
+        return "positive"
+    if compound <= -THRESHOLD:
+        return "negative"
+    return "neutral"
+
+
+class VaderClassifier:
+    """The Classifier protocol over vaderSentiment's SentimentIntensityAnalyzer (pure Python, CPU)."""
+
+    labels = LABELS
+    scheme = "single_label"
+
+    def __init__(self, max_batch_size: int = 64) -> None:
+        self.analyzer = SentimentIntensityAnalyzer()
+        self.max_batch_size = max_batch_size
+
+    def classify_batch(self, texts: Sequence[str]) -> list[Prediction]:
+        """One Prediction per text; a word is a whitespace-separated token, never truncated."""
+        predictions = []
+        for text in texts:
+            compound = float(self.analyzer.polarity_scores(text)["compound"])
+            logits = logits_of(compound)
+            largest = max(logits)
+            exps = [math.exp(v - largest) for v in logits]
+            total = sum(exps)
+            scores = sorted(
+                (LabelScore(label, e / total) for label, e in zip(LABELS, exps, strict=True)),
+                key=lambda s: s.score,
+                reverse=True,
+            )
+            raw = sorted(
+                (LabelScore(label, v) for label, v in zip(LABELS, logits, strict=True)),
+                key=lambda s: s.score,
+                reverse=True,
+            )
+            words = len(text.split())
+            predictions.append(
+                Prediction(
+                    tuple(scores), num_tokens=words, kept_tokens=words, raw_scores=tuple(raw)
+                )
+            )
+        return predictions
+
+
+def load_vader(max_batch_size: int) -> tuple[VaderClassifier, ModelInfo]:
+    """The lexicon baseline and its panel facts (no parameters, no token limit)."""
+    started = time.perf_counter()
+    classifier = VaderClassifier(max_batch_size)
+    info = ModelInfo(
+        model=VADER_NAME,
+        device="cpu",
+        dtype="none (lexicon)",
+        labels=LABELS,
+        max_tokens=10**9,
+        num_parameters=0,
+        num_threads=1,
+        load_seconds=round(time.perf_counter() - started, 2),
+        warmup_seconds=0.0,
+        model_card=None,
+        forward="lexicon and rules (vaderSentiment 3.3.2)",
+        max_tokens_reason="a lexicon reads the whole text",
+        architecture="VADER lexicon",
+        memory_bytes=0,
+    )
+    return classifier, info

@@ -1,0 +1,335 @@
+"""The Batch tab: many texts (pasted, .txt or .csv) through one model or several.
+
+The results come as a table, a chart (labels, or how often the models agree) and a CSV download.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from sentiment_demo.batch_input import (
+    BatchInput,
+    csv_columns,
+    default_column,
+    read_upload,
+    texts_from_file,
+    texts_from_lines,
+)
+from sentiment_demo.config import Settings
+from sentiment_demo.engine import Outcome, Prediction, Rejection
+from sentiment_demo.errors import InputError
+from sentiment_demo.files import ResultFiles
+from sentiment_demo.schemes import MULTI_LABEL_THRESHOLD, Scheme, read
+from sentiment_demo.served import ServedModel
+from sentiment_demo.ui.common import (
+    SLOW_EVENT_CONCURRENCY,
+    any_column_name,
+    classify_with_models,
+    describe,
+    logger,
+    user_facing_errors,
+)
+
+CHART_TITLES = {
+    "single_label": "Label distribution",
+    "multi_label": f"Texts with each label over {MULTI_LABEL_THRESHOLD} (a text can count for several)",
+    "regression": "Distribution of the predicted values",
+}
+AGREEMENT_TITLE = "How often the models agree (texts with the same label)"
+
+
+def results_table(
+    batch: BatchInput,
+    outcomes: Sequence[Outcome],
+    labels: Sequence[str],
+    scheme: Scheme = "single_label",
+) -> pd.DataFrame:
+    """Row, text, label, score, one score column per label, and a note, for each text in input order.
+
+    The label column holds the top label (single-label), every label over the threshold
+    (multi-label), or the output's name with its value in the score column (regression).
+    """
+    records = []
+    for row, text, outcome in zip(batch.rows, batch.texts, outcomes, strict=True):
+        record: dict[str, Any] = {"row": row, "text": text}
+        if isinstance(outcome, Prediction):
+            scores = outcome.as_dict()
+            reading = read(outcome, scheme)
+            shown = reading.labels[0] if scheme == "regression" else reading.text
+            record |= {"label": shown, "score": round(reading.score, 4)}
+            record |= {f"score_{label}": round(scores[label], 4) for label in labels}
+        else:
+            record |= {"label": "", "score": None} | {f"score_{label}": None for label in labels}
+        record["note"] = describe(outcome)
+        records.append(record)
+    columns = ["row", "text", "label", "score", *[f"score_{label}" for label in labels], "note"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def comparison_table(
+    batch: BatchInput, models: Sequence[ServedModel], outcomes: Sequence[Sequence[Outcome]]
+) -> pd.DataFrame:
+    """Row, text, a label and a score column per model, whether they agree, and notes."""
+    records = []
+    for index, (row, text) in enumerate(zip(batch.rows, batch.texts, strict=True)):
+        record: dict[str, Any] = {"row": row, "text": text}
+        answers: list[str] = []
+        notes: list[str] = []
+        for model, model_outcomes in zip(models, outcomes, strict=True):
+            outcome = model_outcomes[index]
+            if isinstance(outcome, Prediction):
+                reading = read(outcome, model.info.scheme)
+                record[f"label ({model.name})"] = reading.text
+                record[f"score ({model.name})"] = round(reading.score, 4)
+                answers.append(reading.text.lower())
+            else:
+                record[f"label ({model.name})"] = ""
+                record[f"score ({model.name})"] = None
+            if describe(outcome):
+                notes.append(f"{model.name}: {describe(outcome)}")
+        answered = len(answers) == len(models)
+        record["agreement"] = (
+            ("all agree" if len(set(answers)) == 1 else "disagree") if answered else ""
+        )
+        record["note"] = " ".join(notes)
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def agreement_counts(table: pd.DataFrame, models: Sequence[ServedModel]) -> pd.DataFrame:
+    """Texts on which all models agree, on which they do not, and (for 3+) each pair: counts from 0."""
+    answered = table[table["agreement"] != ""]
+    total = len(answered)
+    agreed = int((answered["agreement"] == "all agree").sum())
+    rows = [(f"all {len(models)} agree", agreed), ("not all agree", total - agreed)]
+    if len(models) > 2:
+        for a, b in itertools.combinations(models, 2):
+            first = answered[f"label ({a.name})"].str.lower()
+            same = first == answered[f"label ({b.name})"].str.lower()
+            rows.append((f"{a.name} = {b.name}", int(same.sum())))
+    return pd.DataFrame(
+        [{"label": f"{name}: {count:,} of {total:,}", "texts": count} for name, count in rows],
+        columns=["label", "texts"],
+    )
+
+
+def label_counts(
+    table: pd.DataFrame, labels: Sequence[str], scheme: Scheme = "single_label"
+) -> pd.DataFrame:
+    """Texts per label (every label listed, zero included) or per value range, plus refused texts."""
+    refused = int((table["label"] == "").sum())
+    answered = table[table["label"] != ""]
+    if scheme == "regression":
+        values = answered["score"].astype(float)
+        bins = pd.cut(values, bins=min(8, max(1, values.nunique()))) if len(values) else []
+        counts = Counter(bins)
+        # Enough decimals that neighbouring ranges never print the same.
+        width = min((b.length for b in counts), default=1.0)
+        decimals = max(0, 1 - math.floor(math.log10(width))) if width > 0 else 3
+        rows = [
+            {"label": f"{b.left:.{decimals}f} to {b.right:.{decimals}f}", "texts": counts[b]}
+            for b in sorted(counts, key=lambda b: b.left)
+        ]
+    elif scheme == "multi_label":
+        rows = [
+            {
+                "label": label,
+                "texts": int((answered[f"score_{label}"] > MULTI_LABEL_THRESHOLD).sum()),
+            }
+            for label in labels
+        ]
+    else:
+        counts = Counter(answered["label"])
+        rows = [{"label": label, "texts": counts.get(label, 0)} for label in labels]
+    if refused:
+        rows.append({"label": "refused", "texts": refused})
+    # The count is in each bar's name too: the bars carry their values, whatever the chart's width.
+    return pd.DataFrame(
+        [{"label": f"{r['label']} ({r['texts']:,})", "texts": r["texts"]} for r in rows],
+        columns=["label", "texts"],
+    )
+
+
+def batch_summary(batch: BatchInput, outcomes: Sequence[Outcome]) -> str:
+    """One status line: how many texts, from where, and what happened to them."""
+    failed = sum(isinstance(o, Rejection) and o.model_error for o in outcomes)
+    refused = sum(isinstance(o, Rejection) for o in outcomes) - failed
+    truncated = sum(isinstance(o, Prediction) and o.truncated for o in outcomes)
+    parts = [
+        f"Analysed {len(outcomes) - refused - failed:,} of {len(outcomes):,} texts from "
+        f"{batch.source}."
+    ]
+    if refused:
+        parts.append(f"{refused:,} refused (see the note column).")
+    if failed:
+        parts.append(f"{failed:,} could not be processed by the model (see the note column).")
+    if truncated:
+        parts.append(f"{truncated:,} truncated.")
+    if batch.skipped_blank_lines:
+        parts.append(f"{batch.skipped_blank_lines:,} blank lines skipped.")
+    return " ".join(parts)
+
+
+def build_batch_tab(
+    models: Sequence[ServedModel], settings: Settings, results: ResultFiles
+) -> None:
+    """The tab's components and its `classify_batch` event, inside the caller's Blocks."""
+    default = models[0]
+    by_name = {model.name: model for model in models}
+
+    def classify_batch(
+        pasted: str | None = None,
+        upload: str | None = None,
+        column: str | None = None,
+        model_names: list[str] | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008  (Gradio's way to ask for a progress bar)
+    ) -> tuple[pd.DataFrame, Any, str | None, str]:
+        """Classify many texts (one per line, or a .txt/.csv file): a table, counts, a CSV file.
+
+        An input that cannot be read (a bad file, too many texts) gives an empty table and a
+        summary that starts with ⚠️ and says why.
+
+        Args:
+            pasted: texts, one per line (used when no file is given).
+            upload: a .txt file (one text per line) or a .csv file.
+            column: the CSV column that holds the texts (default: a column named text, review,
+                sentence or similar, else the first).
+            model_names: the models to run (default: the default model); with several, the table
+                has a label and score column per model and an agreement column.
+            progress: Gradio's progress bar (not an input).
+        """
+        # A bad input is said once, in the summary: raising would also paint an "Error" badge on
+        # every output. Busy and server faults still raise (user_facing_errors).
+        try:
+            unknown = [name for name in model_names or [] if name not in by_name]
+            if unknown:
+                raise InputError(
+                    f"No model named {', '.join(map(repr, unknown))}; this app serves "
+                    f"{', '.join(by_name)}."
+                )
+            chosen = [by_name[name] for name in model_names or []] or [default]
+            if upload:
+                batch = texts_from_file(
+                    Path(upload),
+                    column or None,
+                    settings.max_batch_rows,
+                    settings.max_upload_kb * 1024,
+                )
+            else:
+                batch = texts_from_lines(pasted or "", settings.max_batch_rows)
+        except InputError as exc:
+            logger.info("refused input: %s", exc)
+            empty = results_table(BatchInput([], [], ""), [], default.labels)
+            return empty, None, None, f"⚠️ {exc}"
+        with user_facing_errors():
+            outcomes = classify_with_models(chosen, batch.texts, progress)
+            if len(chosen) == 1:
+                model = chosen[0]
+                table = results_table(batch, outcomes[0], model.labels, model.info.scheme)
+                chart = gr.BarPlot(
+                    value=label_counts(table, model.labels, model.info.scheme),
+                    label=f"{CHART_TITLES[model.info.scheme]} ({model.name})",
+                )
+                summary = batch_summary(batch, outcomes[0])
+            else:
+                table = comparison_table(batch, chosen, outcomes)
+                chart = gr.BarPlot(value=agreement_counts(table, chosen), label=AGREEMENT_TITLE)
+                agreed = int((table["agreement"] == "all agree").sum())
+                summary = (
+                    f"{batch_summary(batch, outcomes[0])} The {len(chosen)} models agree on "
+                    f"{agreed:,} of {len(batch.texts):,} texts."
+                )
+            return table, chart, results.write_csv(table), summary
+
+    def list_columns(upload: str | None) -> tuple[gr.Dropdown, str]:
+        # A file that cannot be read is said once, in the summary: "Analyse all" then explains it
+        # again only if the user insists, instead of two identical error pop-ups.
+        hidden = gr.Dropdown(choices=[], value=None, visible=False)
+        if not upload or Path(upload).suffix.lower() != ".csv":
+            return hidden, ""
+        try:
+            columns = csv_columns(
+                read_upload(Path(upload), settings.max_upload_kb * 1024), Path(upload).name
+            )
+        except InputError as exc:
+            return hidden, f"⚠️ {exc}"
+        return gr.Dropdown(choices=columns, value=default_column(columns), visible=True), ""
+
+    with gr.Tab("Batch"):
+        gr.Markdown(
+            f"Paste one text per line, or upload a `.txt` (one text per line) or `.csv` file "
+            f"(choose the text column). At most {settings.max_batch_rows:,} texts and "
+            f"{settings.max_upload_kb:,} KiB per request."
+        )
+        with gr.Row():
+            texts_in = gr.Textbox(label="Texts, one per line", lines=8, elem_id="batch-texts")
+            with gr.Column():
+                file_in = gr.File(
+                    label="Or upload a .txt or .csv file",
+                    file_types=[".txt", ".csv"],
+                    elem_id="batch-file",
+                )
+                column_in = gr.Dropdown(
+                    label="Text column",
+                    choices=[],
+                    visible=False,
+                    allow_custom_value=True,
+                    elem_id="batch-column",
+                )
+                column_in.api_info = any_column_name  # type: ignore[method-assign]
+                models_in = gr.CheckboxGroup(
+                    label="Models (tick several to compare them on every text)",
+                    choices=list(by_name),
+                    value=[default.name],
+                    visible=len(models) > 1,
+                    elem_id="batch-models",
+                )
+        batch_btn = gr.Button("Analyse all", variant="primary")
+        # A text box, not Markdown: the summary quotes file and column names a user chose.
+        batch_status_out = gr.Textbox(
+            label="Summary", elem_id="batch-status", interactive=False, max_lines=3
+        )
+        with gr.Row():
+            chart_out = gr.BarPlot(
+                x="label",
+                y="texts",
+                label=CHART_TITLES[default.info.scheme],
+                elem_id="batch-chart",
+                sort="x",
+                y_lim=[0, None],  # counts start at zero, or a small bar looks empty
+                y_title="texts",
+                x_title=None,
+                x_label_angle=-30,
+            )
+            download_out = gr.File(
+                label="Download results (CSV)", elem_id="batch-download", interactive=False
+            )
+        table_out = gr.Dataframe(
+            label="Results", elem_id="batch-results", interactive=False, wrap=True
+        )
+
+    file_in.change(
+        list_columns,
+        inputs=[file_in],
+        outputs=[column_in, batch_status_out],
+        api_visibility="private",
+    )
+    batch_btn.click(
+        classify_batch,
+        inputs=[texts_in, file_in, column_in, models_in],
+        outputs=[table_out, chart_out, download_out, batch_status_out],
+        api_name="classify_batch",
+        api_description="Classify many texts (one per line, or a .txt/.csv file) with one model or "
+        "several: a table with every label's score, the label counts (or how often the models "
+        "agree), a CSV file and a summary.",
+        concurrency_id="batch-jobs",
+        concurrency_limit=SLOW_EVENT_CONCURRENCY,
+    )

@@ -1,0 +1,174 @@
+"""What every tab shares: turning outcomes into notices and component values, and user-facing errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import gradio as gr
+
+from sentiment_demo.engine import Outcome, Prediction, Rejection
+from sentiment_demo.errors import InputError, OverloadedError
+from sentiment_demo.explain import METHOD, Explanation
+from sentiment_demo.schemes import MULTI_LABEL_THRESHOLD, Scheme, read
+from sentiment_demo.served import ClassifyFn, ServedModel
+
+logger = logging.getLogger("sentiment_demo.ui")
+T = TypeVar("T")
+
+MODEL_QUEUE = "model"
+# Explanations, comparisons and Batch or Evaluate jobs get Gradio slots of their own: in the model's
+# group, one Batch job held its only slot for seconds and every single text queued behind it. The
+# scheduler interleaves their chunks with single texts, so a few may run at once.
+SLOW_EVENT_CONCURRENCY = 4
+PROGRESS_CHUNK = 128
+PREDICTED = "the predicted label"
+
+
+def any_column_name() -> dict[str, Any]:
+    """The API type of a column picker: any string, since its choices come from each upload.
+
+    gradio 6.31 publishes a Dropdown's current choices as an enum: empty at start-up, so no value
+    would satisfy the API schema and the MCP tool could not be called. (A Dropdown subclass would
+    fix it too, but Gradio writes a .pyi stub beside the module of every component subclass.)
+    """
+    return {"type": "string"}
+
+
+def describe(outcome: Outcome) -> str:
+    """Why a text was refused, or that it was truncated; empty for a plain prediction."""
+    if isinstance(outcome, Rejection):
+        return outcome.message
+    if outcome.readable_tokens == 0:
+        return (
+            "The model found no word it knows in this text (only unknown or special tokens), so "
+            "these scores say little about it."
+        )
+    if outcome.truncated:
+        return (
+            f"The text is {outcome.num_tokens:,} tokens long; the model read the first "
+            f"{outcome.kept_tokens:,} and the rest was ignored."
+        )
+    return ""
+
+
+def notice_for(outcome: Outcome, scheme: Scheme = "single_label") -> str:
+    """The notice shown under the label: a refusal, a truncation, and how to read the scores."""
+    if isinstance(outcome, Rejection):
+        return f"⚠️ {outcome.message}"
+    lines = []
+    if outcome.readable_tokens == 0:
+        lines.append(f"⚠️ {describe(outcome)}")
+    elif outcome.truncated:
+        lines.append(f"✂️ {describe(outcome)}")
+    if scheme == "multi_label":
+        lines.append(
+            f"Multi-label model: each score is an independent probability. Over "
+            f"{MULTI_LABEL_THRESHOLD}: {read(outcome, scheme).text}."
+        )
+    elif scheme == "regression":
+        lines.append("Regression model: the value is the model's output, not a probability.")
+    return "\n\n".join(lines)
+
+
+def label_value(outcome: Outcome, scheme: Scheme) -> dict[str, float] | str | None:
+    """What gr.Label shows: every label's score, the regression value as text, or nothing."""
+    if not isinstance(outcome, Prediction):
+        return None
+    return read(outcome, scheme).text if scheme == "regression" else outcome.as_dict()
+
+
+def explanation_value(
+    result: Explanation | Rejection, scheme: Scheme = "single_label"
+) -> tuple[list[tuple[str, float | None]], str]:
+    """The HighlightedText value and the notice for one explanation, naming the label explained."""
+    if isinstance(result, Rejection):
+        return [], f"⚠️ {result.message}"
+    which = "the predicted label" if result.predicted else "the label you chose"
+    if scheme == "regression":
+        notice = (
+            f"Red words pushed the value of **{result.label}** up, blue words down (weights by "
+            f"{METHOD}, scaled so that the strongest word weighs ±1)."
+        )
+    else:
+        notice = (
+            f"Explaining **{result.label}** ({which}): red words pushed towards it, blue words "
+            f"away from it (weights by {METHOD}; stronger colour, stronger push)."
+        )
+    if result.explained_words < result.total_words:
+        notice += (
+            f" Only the first {result.explained_words} of {result.total_words} words were weighed; "
+            "the rest are shown uncoloured."
+        )
+    return [(piece, weight) for piece, weight in result.pieces], notice
+
+
+def classify_in_chunks(
+    classify_fn: ClassifyFn, texts: Sequence[str], progress: Callable[..., Any], desc: str
+) -> list[Outcome]:
+    """Classify many texts in chunks, moving a progress bar (texts done, time left) between them."""
+    outcomes: list[Outcome] = []
+    for start in range(0, len(texts), PROGRESS_CHUNK):
+        progress((start, len(texts)), desc=desc, unit="texts")
+        outcomes += classify_fn(texts[start : start + PROGRESS_CHUNK])
+    return outcomes
+
+
+def classify_with_models(
+    models: Sequence[ServedModel], texts: Sequence[str], progress: Callable[..., Any]
+) -> list[list[Outcome]]:
+    """Every model's outcomes for the texts, one list per model, the models running at once.
+
+    Each model has its own scheduler. The progress bar follows the first model, in this thread:
+    Gradio finds the bar through the calling thread's context.
+    """
+    desc = "Classifying" if len(models) == 1 else f"Classifying with {len(models)} models"
+    with ThreadPoolExecutor(max_workers=max(1, len(models) - 1)) as pool:
+        others = [
+            pool.submit(classify_in_chunks, m.classify, texts, _silent, desc) for m in models[1:]
+        ]
+        first = classify_in_chunks(models[0].classify, texts, progress, desc)
+        return [first, *(future.result() for future in others)]
+
+
+def _silent(*_: object, **__: object) -> None:
+    """A progress callback that shows nothing."""
+
+
+def on_every_model(models: Sequence[ServedModel], work: Callable[[ServedModel], T]) -> list[T]:
+    """Run `work` for each model at once (each has its own scheduler), results in model order."""
+    if len(models) == 1:
+        return [work(models[0])]
+    with ThreadPoolExecutor(max_workers=len(models)) as pool:
+        return list(pool.map(work, models))
+
+
+@contextmanager
+def user_facing_errors(title: str = "Cannot analyse this input") -> Iterator[None]:
+    """Show every failure of one request as a message a person can act on, never an opaque one.
+
+    Input errors show their own message; an overloaded model says "busy"; anything unexpected is
+    logged with its traceback and shown as a short server error.
+    """
+    # The user's mistakes get one log line; only the app's own faults get a traceback.
+    try:
+        yield
+    except gr.Error:
+        raise
+    except OverloadedError as exc:
+        logger.info("busy: %s", exc)
+        raise gr.Error(f"The server is busy: {exc}.", title="Busy", print_exception=False) from None
+    except InputError as exc:
+        logger.info("refused input: %s", exc)
+        raise gr.Error(str(exc), title=title, print_exception=False) from None
+    except Exception as exc:
+        logger.exception("request failed")
+        raise gr.Error(
+            f"Something went wrong on the server ({type(exc).__name__}); it has been logged. "
+            "Please try again in a moment.",
+            title="Server error",
+            print_exception=False,
+        ) from None

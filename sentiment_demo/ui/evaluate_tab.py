@@ -1,0 +1,335 @@
+"""The Evaluate tab: a labelled file through every served model, and what each got right and wrong.
+
+Accuracy, macro-F1, per-class figures, confusion matrices, a reliability diagram, the mistakes (each one
+explainable) and the report as downloads. The figures come from `scoring`, the code behind the
+recipe's model cards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from sentiment_demo import explain as explanations
+from sentiment_demo.config import Settings
+from sentiment_demo.engine import check_text
+from sentiment_demo.errors import InputError
+from sentiment_demo.evaluation_report import (
+    ModelEvaluation,
+    evaluate_model,
+    metrics_json,
+    metrics_table,
+    mistakes_table,
+    per_class_table,
+    predictions_table,
+)
+from sentiment_demo.files import ResultFiles
+from sentiment_demo.label_mapping import AUTOMATIC, PRESETS, mapping_table, read_mapping
+from sentiment_demo.labelled_input import (
+    LabelledTable,
+    default_label_column,
+    default_text_column,
+    read_labelled,
+)
+from sentiment_demo.served import ServedModel
+from sentiment_demo.ui.common import (
+    SLOW_EVENT_CONCURRENCY,
+    any_column_name,
+    classify_with_models,
+    explanation_value,
+    logger,
+    user_facing_errors,
+)
+from sentiment_demo.ui.evaluation_plots import confusion_figure, reliability_figure
+
+# More distinct values than this means the label column is probably the wrong one (free text, ids).
+MAX_LABEL_VALUES = 50
+
+
+def _summary(evaluations: Sequence[ModelEvaluation], table: LabelledTable, blank: int) -> str:
+    lines = [f"**{table.name}**: {len(table.records):,} rows."]
+    if blank:
+        lines.append(f"{blank:,} rows have an empty text; every model refuses them.")
+    for e in evaluations:
+        if e.scores is None:
+            lines.append(f"- **{e.model}**: no row could be scored (no label maps to this model).")
+            continue
+        left_out = []
+        if e.unmapped:
+            values = ", ".join(f"{v!r} ({n:,})" for v, n in sorted(e.unmapped.items()))
+            left_out.append(
+                f"{sum(e.unmapped.values()):,} rows whose label maps to nothing: {values}"
+            )
+        if e.refused:
+            left_out.append(f"{e.refused:,} texts refused")
+        tail = f" Left out: {'; '.join(left_out)}." if left_out else ""
+        lines.append(
+            f"- **{e.model}**: accuracy **{e.scores.accuracy:.1%}**, macro-F1 "
+            f"**{e.scores.macro_f1:.3f}** on {e.scores.size:,} texts.{tail}"
+        )
+    return "\n".join(lines)
+
+
+def build_evaluate_tab(
+    models: Sequence[ServedModel], settings: Settings, results: ResultFiles
+) -> None:
+    """The tab's components and its events (`evaluate` in the API), inside the caller's Blocks."""
+    by_name = {model.name: model for model in models}
+    mapping_headers = ["label in file", "rows", *by_name]
+
+    def load(upload: str) -> LabelledTable:
+        return read_labelled(Path(upload), settings.max_upload_kb * 1024, settings.max_eval_rows)
+
+    def label_rows(table: LabelledTable, label_column: str) -> list[tuple[str, int]]:
+        values = table.values(label_column)
+        if len(values) > MAX_LABEL_VALUES:
+            raise InputError(
+                f"Column {label_column!r} of {table.name} has {len(values):,} different values; a "
+                f"label column has at most {MAX_LABEL_VALUES}. Pick the column that holds the labels."
+            )
+        return sorted(values.items(), key=lambda item: item[0])
+
+    def mapping_value(table: LabelledTable, label_column: str, preset: str) -> pd.DataFrame:
+        rows = mapping_table(
+            label_rows(table, label_column), [(m.name, m.labels) for m in models], preset
+        )
+        return pd.DataFrame(rows, columns=mapping_headers)
+
+    def on_upload(upload: str | None) -> tuple[Any, Any, Any, str]:
+        hidden = gr.Dropdown(choices=[], value=None, visible=False)
+        if not upload:
+            return hidden, hidden, None, ""
+        try:
+            table = load(upload)
+            text_column = default_text_column(table.columns)
+            label_column = default_label_column(table.columns, text_column)
+            mapping = mapping_value(table, label_column, AUTOMATIC)
+        except InputError as exc:
+            return hidden, hidden, None, f"⚠️ {exc}"
+        return (
+            gr.Dropdown(choices=table.columns, value=text_column, visible=True),
+            gr.Dropdown(choices=table.columns, value=label_column, visible=True),
+            mapping,
+            f"{table.name}: {len(table.records):,} rows. Check the columns and the label mapping, "
+            "then press Evaluate.",
+        )
+
+    def on_mapping_inputs(
+        upload: str | None, label_column: str | None, preset: str
+    ) -> tuple[Any, str]:
+        if not upload or not label_column:
+            return None, ""
+        try:
+            return mapping_value(load(upload), label_column, preset), ""
+        except InputError as exc:
+            return None, f"⚠️ {exc}"
+
+    def evaluate(
+        upload: str | None = None,
+        text_column: str | None = None,
+        label_column: str | None = None,
+        preset: str = AUTOMATIC,
+        mapping: pd.DataFrame | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008  (Gradio's way to ask for a progress bar)
+    ) -> tuple[Any, ...]:
+        """Evaluate every served model on a labelled .csv, .tsv or .jsonl file.
+
+        Args:
+            upload: the labelled file.
+            text_column: the column with the texts (default: one named text, review, ... or the first).
+            label_column: the column with the labels (default: one named label, sentiment, ...).
+            preset: how file values map to model labels when `mapping` is not given (by name,
+                0/1, pos/neg, 1-5 stars, ...).
+            mapping: a table of [file value, rows, one model label per model]; an empty cell leaves
+                that value out of that model's figures (counted in the summary).
+            progress: Gradio's progress bar (not an input).
+
+        Returns a summary, the metrics table, the per-class table, a confusion-matrix plot, a
+        reliability diagram, the mistakes sorted by confidence, the report files (CSV of predictions
+        and JSON of metrics) and the metrics as JSON.
+        """
+        empty: tuple[Any, ...] = (None, None, None, None, None, None, None)
+        try:
+            if not upload:
+                raise InputError("Upload a labelled .csv, .tsv or .jsonl file first.")
+            table = load(upload)
+            text_column = text_column or default_text_column(table.columns)
+            label_column = label_column or default_label_column(table.columns, text_column)
+            for role, column in (("text", text_column), ("label", label_column)):
+                if column not in table.columns:
+                    raise InputError(
+                        f"{table.name} has no column {column!r} (the {role} column); its columns "
+                        f"are {', '.join(map(repr, table.columns))}."
+                    )
+            if mapping is None or len(mapping) == 0:
+                mapping = mapping_value(table, label_column, preset)
+            try:
+                mappings = read_mapping(
+                    mapping.values.tolist(), list(by_name), [m.labels for m in models]
+                )
+            except ValueError as exc:
+                raise InputError(f"Label mapping: {exc}.") from None
+        except InputError as exc:
+            logger.info("refused evaluation: %s", exc)
+            return (f"⚠️ {exc}", *empty)
+        texts = [record.get(text_column, "").strip() for record in table.records]
+        values = [record.get(label_column, "").strip() for record in table.records]
+        with user_facing_errors():
+            outcomes = classify_with_models(models, texts, progress)
+        evaluations = [
+            evaluate_model(m.name, m.labels, values, mappings[m.name], o)
+            for m, o in zip(models, outcomes, strict=True)
+        ]
+        report = metrics_json(evaluations, table.name, mappings)
+        files = [
+            results.write_csv(
+                predictions_table(evaluations, texts, values, table.lines), "evaluation-predictions"
+            ),
+            results.write_json(report, "evaluation-metrics"),
+        ]
+        blank = sum(1 for text in texts if not text)
+        return (
+            _summary(evaluations, table, blank),
+            metrics_table(evaluations),
+            per_class_table(evaluations),
+            confusion_figure(evaluations),
+            reliability_figure(evaluations),
+            mistakes_table(evaluations, texts, table.lines),
+            files,
+            report,
+        )
+
+    def explain_mistake(
+        mistakes: pd.DataFrame, event: gr.SelectData
+    ) -> tuple[list[tuple[str, float | None]], str]:
+        row = event.row_value if event.row_value else mistakes.iloc[event.index[0]].tolist()
+        name, text = str(row[0]), str(row[2])
+        model = by_name.get(name)
+        if model is None:
+            return [], ""
+        with user_facing_errors():
+            result = explanations.explain(
+                text,
+                model.classify,
+                settings.max_explain_words,
+                raw_values=model.info.scheme == "regression",
+                check=lambda t: check_text(t, settings.max_text_chars),
+            )
+        highlighted, notice = explanation_value(result, model.info.scheme)
+        return highlighted, f"**{name}**, line {row[1]} (true label: {row[3]}). {notice}"
+
+    with gr.Tab("Evaluate"):
+        gr.Markdown(
+            "Upload a labelled `.csv`, `.tsv` or `.jsonl` file, pick its text and label columns, "
+            "check how its labels map to each model's, and measure every model on it. At most "
+            f"{settings.max_eval_rows:,} rows and {settings.max_upload_kb:,} KiB."
+        )
+        with gr.Row():
+            file_in = gr.File(
+                label="Labelled file",
+                file_types=[".csv", ".tsv", ".jsonl"],
+                elem_id="evaluate-file",
+            )
+            with gr.Column():
+                text_column_in = gr.Dropdown(
+                    label="Text column",
+                    visible=False,
+                    allow_custom_value=True,
+                    elem_id="evaluate-text-column",
+                )
+                label_column_in = gr.Dropdown(
+                    label="Label column",
+                    visible=False,
+                    allow_custom_value=True,
+                    elem_id="evaluate-label-column",
+                )
+                preset_in = gr.Dropdown(
+                    label="Label coding",
+                    choices=list(PRESETS),
+                    value=AUTOMATIC,
+                    elem_id="evaluate-preset",
+                )
+        for column in (text_column_in, label_column_in):
+            column.api_info = any_column_name  # type: ignore[method-assign]
+        mapping_in = gr.Dataframe(
+            headers=mapping_headers,
+            label="Label mapping: the model label each value of the file stands for (edit a cell; "
+            "leave it empty to leave that value out of the model's figures)",
+            interactive=True,
+            elem_id="evaluate-mapping",
+        )
+        evaluate_btn = gr.Button("Evaluate", variant="primary")
+        summary_out = gr.Markdown(elem_id="evaluate-summary")
+        metrics_out = gr.Dataframe(label="Metrics", interactive=False, elem_id="evaluate-metrics")
+        per_class_out = gr.Dataframe(
+            label="Per class", interactive=False, elem_id="evaluate-per-class"
+        )
+        with gr.Row():
+            confusion_out = gr.Plot(label="Confusion matrix", elem_id="evaluate-confusion")
+            reliability_out = gr.Plot(label="Reliability diagram", elem_id="evaluate-reliability")
+        mistakes_out = gr.Dataframe(
+            label="Mistakes, most confident first (click a row to see which words misled the model)",
+            interactive=False,
+            wrap=True,
+            elem_id="evaluate-mistakes",
+        )
+        explanation_out = gr.HighlightedText(
+            label="Why the model got it wrong",
+            combine_adjacent=False,
+            show_legend=False,
+            elem_id="evaluate-explanation",
+        )
+        explanation_notice_out = gr.Markdown(elem_id="evaluate-explanation-notice")
+        download_out = gr.File(
+            label="Report: predictions (CSV) and metrics (JSON)",
+            file_count="multiple",
+            interactive=False,
+            elem_id="evaluate-download",
+        )
+        with gr.Accordion("Metrics as JSON", open=False):
+            json_out = gr.JSON(elem_id="evaluate-json")
+
+    file_in.change(
+        on_upload,
+        inputs=[file_in],
+        outputs=[text_column_in, label_column_in, mapping_in, summary_out],
+        api_visibility="private",
+    )
+    for trigger in (label_column_in.input, preset_in.input):
+        trigger(
+            on_mapping_inputs,
+            inputs=[file_in, label_column_in, preset_in],
+            outputs=[mapping_in, summary_out],
+            api_visibility="private",
+        )
+    evaluate_btn.click(
+        evaluate,
+        inputs=[file_in, text_column_in, label_column_in, preset_in, mapping_in],
+        outputs=[
+            summary_out,
+            metrics_out,
+            per_class_out,
+            confusion_out,
+            reliability_out,
+            mistakes_out,
+            download_out,
+            json_out,
+        ],
+        api_name="evaluate",
+        api_description="Evaluate every served model on a labelled file: accuracy, macro-F1, "
+        "per-class figures, confusion matrices, calibration, the mistakes and the report files.",
+        concurrency_id="batch-jobs",
+        concurrency_limit=SLOW_EVENT_CONCURRENCY,
+    )
+    mistakes_out.select(
+        explain_mistake,
+        inputs=[mistakes_out],
+        outputs=[explanation_out, explanation_notice_out],
+        api_visibility="private",
+        concurrency_id="explain",
+        concurrency_limit=SLOW_EVENT_CONCURRENCY,
+    )

@@ -1,0 +1,187 @@
+"""The fine-tuning command end to end on data built here and a tiny random base model, its calibration,
+its card, and a clear message for each kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from huggingface_hub import ModelCard
+
+from recipe import evaluate, finetune
+from recipe.calibration import apply_temperature, fit_temperature
+from recipe.labelled_data import read_file
+from sentiment_demo.config import Settings
+from sentiment_demo.loading import load_classifier
+
+pytestmark = pytest.mark.slow
+WORDS = {
+    "positive": ["good", "great", "love", "fun"],
+    "negative": ["bad", "awful", "hate", "boring"],
+    "neutral": ["the", "plot", "is", "a"],
+}
+
+
+def labelled_csv(path: Path, rows_per_label: int = 16, seed: int = 0) -> Path:
+    rng = random.Random(seed)
+    lines = ["text,label"]
+    for label, words in WORDS.items():
+        for _ in range(rows_per_label):
+            lines.append(f"this film {' '.join(rng.choices(words, k=3))},{label}")
+    rng.shuffle(lines[1:])
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run(tmp_path: Path, base: Path, *extra: str) -> int:
+    return finetune.main(
+        [
+            "--data", str(labelled_csv(tmp_path / "reviews.csv")),
+            "--text-column", "text",
+            "--label-column", "label",
+            "--base", str(base),
+            "--output", str(tmp_path / "out"),
+            "--work-dir", str(tmp_path / "work"),
+            "--max-epochs", "1",
+            "--batch-size", "8",
+            *extra,
+        ]
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
+    tmp_path = tmp_path_factory.mktemp("recipe")
+    extra = labelled_csv(tmp_path / "extra_set.csv", rows_per_label=4, seed=1)
+    assert run(tmp_path, tiny_model_dir, "--eval-data", str(extra)) == 0
+    return tmp_path / "out"
+
+
+def test_the_output_loads_in_the_app_with_the_data_labels(trained: Path) -> None:
+    classifier, info = load_classifier(Settings(model=str(trained), warmup=False, num_threads=1))
+    assert info.labels == ("negative", "neutral", "positive")  # sorted names from the data
+    assert len(classifier.classify_batch(["a good film"])) == 1
+    assert not list(trained.parent.glob(".out.*"))  # no half-written sibling left
+
+
+def test_the_card_holds_the_measured_figures(trained: Path) -> None:
+    figures = json.loads((trained / "evaluation.json").read_text())
+    training = json.loads((trained / "training.json").read_text())
+    card = ModelCard.load(trained / "README.md")
+    assert card.data.base_model == training["base_model_id"]
+    results = {(r.dataset_name, r.metric_type): r.metric_value for r in card.data.eval_results}
+    assert set(figures["sets"]) == {"reviews test", "extra_set"}
+    for name, entry in figures["sets"].items():
+        assert results[(name, "accuracy")] == entry["float32"]["all_labels"]["accuracy"]
+        assert results[(name, "f1")] == entry["float32"]["all_labels"]["macro_f1"]
+        assert f"{100 * entry['float32']['all_labels']['accuracy']:.2f}%" in card.text
+    assert training["command"] in card.text
+    assert f"A temperature of {training['temperature']:.3f}" in card.text
+    assert training["split_sizes"] == {"train": 38, "validation": 5, "test": 5}
+
+
+def test_make_evaluate_reproduces_every_figure(
+    trained: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (trained / "README.md").read_text()
+    assert evaluate.main(["--model", str(trained), "--work-dir", str(trained.parent / "ev")]) == 0
+    assert "every figure matches" in capsys.readouterr().out
+    assert (trained / "README.md").read_text() == before
+
+
+def test_the_temperature_scales_the_logits_exactly(tiny_model_dir: Path) -> None:
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).eval()
+    inputs = {"input_ids": torch.tensor([[2, 11, 12, 3]])}
+    with torch.no_grad():
+        before = model(**inputs).logits
+        apply_temperature(model, 3, 2.5)
+        after = model(**inputs).logits
+    torch.testing.assert_close(after, before / 2.5)
+
+
+def test_fit_temperature_recovers_the_temperature_of_the_labels() -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, size=(4000, 3))
+    shifted = logits / 2.0
+    probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(3, p=p) for p in probabilities])
+    assert fit_temperature(logits, labels) == pytest.approx(2.0, rel=0.1)
+
+
+@pytest.mark.parametrize(
+    ("content", "options", "message"),
+    [
+        (
+            "review,label\nfine,positive\n",
+            [],
+            r"no column 'text' \(--text-column\); the columns are 'review', 'label'",
+        ),
+        ("text,label\n" + "good film,positive\n" * 30, [], r"only one label \('positive'\)"),
+        (
+            "text,label\n" + "good film,positive\n" * 20 + "bad film,negative\n" * 3,
+            [],
+            r"too few examples to split: 'negative' \(3, in .*data.csv\); each label needs at least 10",
+        ),
+        ("text,label\ngood,positive\nbad,\n", [], r"row 3: no label in column 'label'"),
+        (
+            "text,label\ngood,pos\n",
+            ["--labels", "negative,positive"],
+            r"'pos' are in the data but not in --labels",
+        ),
+    ],
+)
+def test_bad_data_gets_a_message_and_leaves_no_output(
+    tmp_path: Path,
+    tiny_model_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    options: list[str],
+    message: str,
+) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text(content, encoding="utf-8")
+    code = finetune.main(
+        ["--data", str(data), "--text-column", "text", "--label-column", "label",
+         "--base", str(tiny_model_dir), "--output", str(tmp_path / "out"), *options]
+    )  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert str(data) in err  # the message names the file
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_base_model_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(tmp_path, tmp_path / "no-such-model")
+    assert code == 2
+    assert "--base" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_and_undecodable_texts_are_dropped_and_counted(tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    data.write_bytes(b"text,label\ngood,positive\n,negative\ncaf\xe9 awful,negative\n  ,positive\n")
+    rows = read_file(data, "text", "label")
+    assert rows.texts == ["good"]
+    assert rows.dropped == {"empty text": 2, "text not valid UTF-8": 1}
+
+
+def test_an_interrupted_run_leaves_nothing_in_the_output(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C arrives while the model is being measured, after the weights were written.
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate, "evaluate_folder", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, tiny_model_dir)
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob(".out.*"))
