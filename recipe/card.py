@@ -148,6 +148,11 @@ def write_card(
         else "plain cross-entropy (labels not skewed enough for weights)"
     )
     splits = training["split_sizes"]
+    base_note = (
+        f" (`--base` was the local copy of `{training['base_model_id']}` that a package installs)"
+        if training["base_model_id"] != training["base_model"]
+        else ""
+    )
     body = f"""
 # {name}
 
@@ -182,6 +187,8 @@ split 80/10/10, stratified by source and label, seed {training["split_seed"]}. T
 {_sources(training, sources)}
 
 ## Training
+
+`make model` rebuilt it with this command{base_note}:
 
 ```
 {training["command"]}

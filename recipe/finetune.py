@@ -264,17 +264,24 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     )
     started = time.perf_counter()
     resume = args.resume and any((work_dir / "checkpoints").glob("checkpoint-*"))
+    clock = work_dir / "train-seconds.json"
+    # A resumed run adds its time to the time the interrupted runs spent, kept beside the checkpoints.
+    earlier = json.loads(clock.read_text())["seconds"] if resume and clock.is_file() else 0.0
     trainer.train(resume_from_checkpoint=True if resume else None)
-    train_seconds = time.perf_counter() - started
+    train_seconds = earlier + time.perf_counter() - started
+    clock.write_text(json.dumps({"seconds": train_seconds}) + "\n")
     best_f1 = float(trainer.evaluate()["eval_macro_f1"])
     model = trainer.model.float().eval()
 
     temperature = 1.0
     if recipe.calibrate:
-        logits = trainer.predict(encoded["validation"]).predictions
+        predicted = trainer.predict(encoded["validation"])
+        logits = predicted.predictions
         logits = logits[0] if isinstance(logits, tuple) else logits
+        # The labels the Trainer returns with the logits, not the dataset's column: its evaluation
+        # loader may visit the rows in another order (length grouping).
         temperature = fit_temperature(
-            np.asarray(logits, dtype=np.float64), np.asarray(splits["validation"]["label"])
+            np.asarray(logits, dtype=np.float64), np.asarray(predicted.label_ids)
         )
         apply_temperature(model, len(labels), temperature)
         logger.info("temperature %.3f fitted on the validation split", temperature)
@@ -309,6 +316,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         "validation_macro_f1": round(best_f1, 4),
         "temperature": round(temperature, 4),
         "train_seconds": round(train_seconds, 1),
+        "resumed_from_checkpoint": bool(resume),
     }
     _save_atomically(model, tokenizer, report, args.output, work_dir)
     return report

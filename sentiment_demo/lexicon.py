@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Sequence
 
+import psutil
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from sentiment_demo.engine import LabelScore, Prediction
@@ -83,6 +84,7 @@ class VaderClassifier:
 def load_vader(max_batch_size: int) -> tuple[VaderClassifier, ModelInfo]:
     """The lexicon baseline and its panel facts (no parameters, no token limit)."""
     started = time.perf_counter()
+    memory_before = psutil.Process().memory_info().rss
     classifier = VaderClassifier(max_batch_size)
     info = ModelInfo(
         model=VADER_NAME,
@@ -98,6 +100,6 @@ def load_vader(max_batch_size: int) -> tuple[VaderClassifier, ModelInfo]:
         forward="lexicon and rules (vaderSentiment 3.3.2)",
         max_tokens_reason="a lexicon reads the whole text",
         architecture="VADER lexicon",
-        memory_bytes=0,
+        memory_bytes=max(0, psutil.Process().memory_info().rss - memory_before),
     )
     return classifier, info

@@ -255,13 +255,14 @@ def test_download_files_stay_bounded_over_many_jobs(tiny_model_dir: Path) -> Non
     service = build_service(classifier, info, settings)
     cache = Path(os.environ["GRADIO_TEMP_DIR"])
 
-    def files() -> int:
-        return sum(1 for p in cache.rglob("*") if p.is_file()) + sum(
-            1 for p in service.results.folder.rglob("*") if p.is_file()
-        )
+    def files() -> set[Path]:
+        return {p for p in cache.rglob("*") if p.is_file()} | {
+            p for p in service.results.folder.rglob("*") if p.is_file()
+        }
 
     with launched(service) as address:
         client = Client(address, verbose=False)
+        # Only files this test adds count: earlier tests' files in the shared cache age out meanwhile.
         before = files()
         counts = []
         for round_ in range(3):
@@ -270,8 +271,9 @@ def test_download_files_stay_bounded_over_many_jobs(tiny_model_dir: Path) -> Non
                     f"good film {round_} {job}\nbad", None, None, api_name="/classify_batch"
                 )
             time.sleep(3.5)  # over the 2 s lifetime; Gradio sweeps every second
-            counts.append(files() - before)
-        assert counts[-1] <= counts[0] <= 4, counts  # flat, not 10 more files per round
+            counts.append(len(files() - before))
+        # Flat: a round writes 20 files (10 CSVs and Gradio's copies); only the youngest remain.
+        assert counts[-1] <= counts[0] < 20, counts
     assert not service.results.folder.exists()  # closing the app removes its folder
 
 

@@ -119,8 +119,12 @@ def test_batch_with_every_model_has_a_column_each_and_the_agreement(client: Clie
         agree += same
         assert row[headers.index("agreement")] == ("all agree" if same else "disagree")
     assert f"The 3 models agree on {agree} of {len(texts)} texts." in summary
-    bars = dict(chart["value"]["data"])
+    bars = dict(chart["data"])
     assert bars[f"all 3 agree: {agree} of {len(texts)}"] == agree
+    assert bars[f"not all agree: {len(texts) - agree} of {len(texts)}"] == len(texts) - agree
+    first, second = per_model[NAMES[0]], per_model[NAMES[1]]
+    pair = sum(a.lower() == b.lower() for a, b in zip(first, second, strict=True))
+    assert bars[f"{NAMES[0]} = {NAMES[1]}: {pair} of {len(texts)}"] == pair
     with open(download, newline="", encoding="utf-8") as handle:
         assert len(list(csv.DictReader(handle))) == len(texts)
 
@@ -243,3 +247,13 @@ def test_the_model_tab_has_a_panel_per_model(url: str) -> None:
         assert f"### {name}" in text
     assert "VADER, a lexicon and rules" in text
     assert text.count("- **Memory**:") == 3
+
+
+def test_a_hostile_label_value_is_shown_as_text(client: Client, tmp_path: Path) -> None:
+    path = tmp_path / "hostile.csv"
+    path.write_text(
+        'text,label\nthe film is good,"[click](http://evil.example) <img src=x>"\n',
+        encoding="utf-8",
+    )
+    summary, *_ = client.predict(handle_file(str(path)), "text", "label", api_name="/evaluate")
+    assert "\\[click\\](http://evil.example) &lt;img src=x&gt;" in summary

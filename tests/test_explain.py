@@ -109,12 +109,26 @@ def test_explanations_explain_the_predicted_label_and_show_a_confident_models_re
         for h in highlighted
         if h["class_or_confidence"] is not None
     }
-    assert "towards **negative**" in notice
+    assert "Explaining **negative** (the predicted label)" in notice
     assert max(abs(w) for w in weights.values()) == pytest.approx(1.0)
     assert sum(abs(w) > 0.2 for w in weights.values()) >= 2
     top_three = sorted(weights, key=weights.__getitem__, reverse=True)[:3]
-    assert {"slog", "wastes"} & set(top_three)
+    assert {"dull", "lifeless", "slog", "wastes"} & set(top_three)  # a negative word carried it
     assert weights["talented"] < 0  # it pushed away from negative
+
+
+def test_another_label_can_be_explained_on_request(embedded_client: Client) -> None:
+    highlighted, notice = embedded_client.predict(
+        "A dull, lifeless slog that wastes a talented cast.", "positive", api_name="/explain"
+    )
+    weights = {
+        h["token"]: h["class_or_confidence"] for h in highlighted if h["class_or_confidence"]
+    }
+    assert "Explaining **positive** (the label you chose)" in notice
+    assert weights["talented"] > 0  # the one word that argued for positive
+    # Gradio checks the choice itself and names the valid ones.
+    with pytest.raises(Exception, match=r"joy is not in the list of choices.*'neutral'"):
+        embedded_client.predict("A fine film.", "joy", api_name="/explain")
 
 
 def test_an_oversized_text_is_refused_before_any_variant_is_built() -> None:
@@ -129,3 +143,12 @@ def test_an_oversized_text_is_refused_before_any_variant_is_built() -> None:
     assert isinstance(result, Rejection)
     assert "5,000,000 characters; the limit is 2,000" in result.message
     assert calls == []  # not one of the 60 five-megabyte variants was made or sent
+
+
+def test_explaining_a_label_the_model_lacks_is_refused() -> None:
+    classifier = FakeClassifier()
+    result = explain(
+        "good film", lambda texts: classifier.classify_batch(list(texts)), 10, label="joy"
+    )
+    assert isinstance(result, Rejection)
+    assert result.message == "The model has no label 'joy'; its labels are positive, negative."

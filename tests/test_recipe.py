@@ -185,3 +185,25 @@ def test_an_interrupted_run_leaves_nothing_in_the_output(
         run(tmp_path, tiny_model_dir)
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.glob(".out.*"))
+
+
+def test_the_saved_temperature_is_the_one_the_validation_rows_call_for(trained: Path) -> None:
+    # Refit from scratch, in the dataset's own row order: the Trainer's evaluation loader visits rows
+    # in length-grouped order, so pairing its logits with the dataset's labels would fit nonsense.
+    from recipe.labelled_data import assign_splits
+
+    training = json.loads((trained / "training.json").read_text())
+    rows = read_file(Path(training["data"][0]), "text", "label")
+    assign_splits(rows, training["split_seed"])
+    validation = [i for i, split in enumerate(rows.splits) if split == "validation"]
+    classifier, _ = load_classifier(
+        Settings(model=str(trained), dtype="float32", warmup=False, num_threads=1)
+    )
+    predictions = classifier.classify_batch([rows.texts[i] for i in validation])
+    labels = training["labels"]
+    # The saved logits are divided by T: multiplied back, they are the trained model's.
+    logits = np.array(
+        [[p.raw_score_of(name) * training["temperature"] for name in labels] for p in predictions]
+    )
+    gold = np.array([labels.index(rows.labels[i]) for i in validation])
+    assert fit_temperature(logits, gold) == pytest.approx(training["temperature"], rel=0.02)

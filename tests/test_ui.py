@@ -189,7 +189,14 @@ def test_batch_endpoint_refuses_bad_files_with_a_clear_message(
 
 def test_api_page_lists_the_public_endpoints(client: Client) -> None:
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(endpoints) == {"/classify", "/classify_batch", "/explain"}
+    assert set(endpoints) == {
+        "/classify",
+        "/classify_batch",
+        "/explain",
+        "/compare",
+        "/explain_all",
+        "/evaluate",
+    }
 
 
 def test_queue_keeps_no_per_event_analytics(client: Client, service: Service) -> None:

@@ -43,7 +43,7 @@ CHART_TITLES = {
     "multi_label": f"Texts with each label over {MULTI_LABEL_THRESHOLD} (a text can count for several)",
     "regression": "Distribution of the predicted values",
 }
-AGREEMENT_TITLE = "How often the models agree (texts with the same label)"
+AGREEMENT_TITLE = "how often the models agree (texts with the same label)"
 
 
 def results_table(
@@ -109,7 +109,11 @@ def agreement_counts(table: pd.DataFrame, models: Sequence[ServedModel]) -> pd.D
     answered = table[table["agreement"] != ""]
     total = len(answered)
     agreed = int((answered["agreement"] == "all agree").sum())
-    rows = [(f"all {len(models)} agree", agreed), ("not all agree", total - agreed)]
+    everyone = "both agree" if len(models) == 2 else f"all {len(models)} agree"
+    rows = [
+        (everyone, agreed),
+        ("disagree" if len(models) == 2 else "not all agree", total - agreed),
+    ]
     if len(models) > 2:
         for a, b in itertools.combinations(models, 2):
             first = answered[f"label ({a.name})"].str.lower()
@@ -191,7 +195,7 @@ def build_batch_tab(
         column: str | None = None,
         model_names: list[str] | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008  (Gradio's way to ask for a progress bar)
-    ) -> tuple[pd.DataFrame, Any, str | None, str]:
+    ) -> tuple[pd.DataFrame, pd.DataFrame | None, str | None, str]:
         """Classify many texts (one per line, or a .txt/.csv file): a table, counts, a CSV file.
 
         An input that cannot be read (a bad file, too many texts) gives an empty table and a
@@ -234,14 +238,11 @@ def build_batch_tab(
             if len(chosen) == 1:
                 model = chosen[0]
                 table = results_table(batch, outcomes[0], model.labels, model.info.scheme)
-                chart = gr.BarPlot(
-                    value=label_counts(table, model.labels, model.info.scheme),
-                    label=f"{CHART_TITLES[model.info.scheme]} ({model.name})",
-                )
+                chart = label_counts(table, model.labels, model.info.scheme)
                 summary = batch_summary(batch, outcomes[0])
             else:
                 table = comparison_table(batch, chosen, outcomes)
-                chart = gr.BarPlot(value=agreement_counts(table, chosen), label=AGREEMENT_TITLE)
+                chart = agreement_counts(table, chosen)
                 agreed = int((table["agreement"] == "all agree").sum())
                 summary = (
                     f"{batch_summary(batch, outcomes[0])} The {len(chosen)} models agree on "
@@ -301,12 +302,13 @@ def build_batch_tab(
             chart_out = gr.BarPlot(
                 x="label",
                 y="texts",
-                label=CHART_TITLES[default.info.scheme],
+                label=CHART_TITLES[default.info.scheme]
+                + (f"; with several models ticked, {AGREEMENT_TITLE}" if len(models) > 1 else ""),
                 elem_id="batch-chart",
                 sort="x",
                 y_lim=[0, None],  # counts start at zero, or a small bar looks empty
                 y_title="texts",
-                x_title=None,
+                x_title="",
                 x_label_angle=-30,
             )
             download_out = gr.File(

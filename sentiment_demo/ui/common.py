@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -26,6 +27,20 @@ MODEL_QUEUE = "model"
 SLOW_EVENT_CONCURRENCY = 4
 PROGRESS_CHUNK = 128
 PREDICTED = "the predicted label"
+
+
+# Inline text never starts a line, so only inline syntax needs escaping: emphasis, code, links.
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]~])")
+
+
+def as_markdown_text(text: str) -> str:
+    """User-supplied text (a file or column name, a label value) made inert inside gr.Markdown.
+
+    Markdown syntax is backslash-escaped and HTML brackets become entities, so a hostile name shows
+    as the characters it is, never as a link, an image or markup.
+    """
+    escaped = MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    return escaped.replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
 
 
 def any_column_name() -> dict[str, Any]:

@@ -39,6 +39,7 @@ from sentiment_demo.served import ServedModel
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
     any_column_name,
+    as_markdown_text,
     classify_with_models,
     explanation_value,
     logger,
@@ -50,26 +51,32 @@ from sentiment_demo.ui.evaluation_plots import confusion_figure, reliability_fig
 MAX_LABEL_VALUES = 50
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _summary(evaluations: Sequence[ModelEvaluation], table: LabelledTable, blank: int) -> str:
-    lines = [f"**{table.name}**: {len(table.records):,} rows."]
+    lines = [f"**{as_markdown_text(table.name)}**: {_count(len(table.records), 'row')}."]
     if blank:
-        lines.append(f"{blank:,} rows have an empty text; every model refuses them.")
+        lines.append(f"{_count(blank, 'row')} with an empty text; every model refuses them.")
     for e in evaluations:
-        if e.scores is None:
-            lines.append(f"- **{e.model}**: no row could be scored (no label maps to this model).")
-            continue
         left_out = []
         if e.unmapped:
-            values = ", ".join(f"{v!r} ({n:,})" for v, n in sorted(e.unmapped.items()))
+            values = as_markdown_text(
+                ", ".join(f"{v!r} ({n:,})" for v, n in sorted(e.unmapped.items()))
+            )
             left_out.append(
-                f"{sum(e.unmapped.values()):,} rows whose label maps to nothing: {values}"
+                f"{_count(sum(e.unmapped.values()), 'row')} whose label maps to nothing: {values}"
             )
         if e.refused:
-            left_out.append(f"{e.refused:,} texts refused")
+            left_out.append(f"{_count(e.refused, 'text')} refused")
         tail = f" Left out: {'; '.join(left_out)}." if left_out else ""
+        if e.scores is None:
+            lines.append(f"- **{e.model}**: no row could be scored.{tail}")
+            continue
         lines.append(
             f"- **{e.model}**: accuracy **{e.scores.accuracy:.1%}**, macro-F1 "
-            f"**{e.scores.macro_f1:.3f}** on {e.scores.size:,} texts.{tail}"
+            f"**{e.scores.macro_f1:.3f}** on {_count(e.scores.size, 'text')}.{tail}"
         )
     return "\n".join(lines)
 
@@ -109,12 +116,13 @@ def build_evaluate_tab(
             label_column = default_label_column(table.columns, text_column)
             mapping = mapping_value(table, label_column, AUTOMATIC)
         except InputError as exc:
-            return hidden, hidden, None, f"⚠️ {exc}"
+            return hidden, hidden, None, f"⚠️ {as_markdown_text(str(exc))}"
         return (
             gr.Dropdown(choices=table.columns, value=text_column, visible=True),
             gr.Dropdown(choices=table.columns, value=label_column, visible=True),
             mapping,
-            f"{table.name}: {len(table.records):,} rows. Check the columns and the label mapping, "
+            f"{as_markdown_text(table.name)}: {len(table.records):,} rows. Check the columns and "
+            "the label mapping, "
             "then press Evaluate.",
         )
 
@@ -126,7 +134,7 @@ def build_evaluate_tab(
         try:
             return mapping_value(load(upload), label_column, preset), ""
         except InputError as exc:
-            return None, f"⚠️ {exc}"
+            return None, f"⚠️ {as_markdown_text(str(exc))}"
 
     def evaluate(
         upload: str | None = None,
@@ -175,7 +183,7 @@ def build_evaluate_tab(
                 raise InputError(f"Label mapping: {exc}.") from None
         except InputError as exc:
             logger.info("refused evaluation: %s", exc)
-            return (f"⚠️ {exc}", *empty)
+            return (f"⚠️ {as_markdown_text(str(exc))}", *empty)
         texts = [record.get(text_column, "").strip() for record in table.records]
         values = [record.get(label_column, "").strip() for record in table.records]
         with user_facing_errors():
@@ -220,7 +228,8 @@ def build_evaluate_tab(
                 check=lambda t: check_text(t, settings.max_text_chars),
             )
         highlighted, notice = explanation_value(result, model.info.scheme)
-        return highlighted, f"**{name}**, line {row[1]} (true label: {row[3]}). {notice}"
+        where = as_markdown_text(f"line {row[1]} (true label: {row[3]})")
+        return highlighted, f"**{as_markdown_text(name)}**, {where}. {notice}"
 
     with gr.Tab("Evaluate"):
         gr.Markdown(

@@ -25,8 +25,9 @@ def confusion_figure(evaluations: Sequence[ModelEvaluation]) -> Figure | None:
     if not scored:
         return None
     figure, axes = plt.subplots(
-        1, len(scored), figsize=(4.2 * len(scored), 4.0), squeeze=False, layout="constrained"
+        1, len(scored), figsize=(4.2 * len(scored), 4.3), squeeze=False, layout="constrained"
     )
+    figure.get_layout_engine().set(h_pad=0.3)  # room above the titles for Gradio's plot label
     for axis, evaluation in zip(axes[0], scored, strict=True):
         assert evaluation.scores is not None
         display = ConfusionMatrixDisplay(
@@ -49,33 +50,41 @@ def reliability_figure(evaluations: Sequence[ModelEvaluation]) -> Figure | None:
     scored = [e for e in evaluations if e.scores]
     if not scored:
         return None
-    figure, axis = plt.subplots(figsize=(6.0, 4.6), layout="constrained")
+    figure, axis = plt.subplots(figsize=(6.0, 4.8), layout="constrained")
+    figure.get_layout_engine().set(h_pad=0.3)  # room above the axes for Gradio's plot label
     axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
     for evaluation in scored:
         assert evaluation.scores is not None
         bins = evaluation.scores.reliability
+        total = sum(b.count for b in bins)
+        # One point per confidence bin, its area proportional to the texts in it: a bin of two texts
+        # should not look as certain as a bin of two hundred.
+        points = axis.scatter(
+            [b.confidence for b in bins],
+            [b.accuracy for b in bins],
+            s=[20 + 400 * b.count / total for b in bins],
+            alpha=0.75,
+            label=f"{evaluation.model} (ECE {evaluation.scores.expected_calibration_error:.3f})",
+        )
         axis.plot(
             [b.confidence for b in bins],
             [b.accuracy for b in bins],
-            marker="o",
-            label=f"{evaluation.model} (ECE {evaluation.scores.expected_calibration_error:.3f})",
+            color=points.get_facecolor()[0],
+            alpha=0.35,
         )
         for b in bins:
             axis.annotate(
                 f"{b.count}",
                 (b.confidence, b.accuracy),
                 textcoords="offset points",
-                xytext=(4, -10),
+                xytext=(6, -12),
                 fontsize=7,
                 color="dimgrey",
             )
-    axis.set_xlim(0, 1)
-    axis.set_ylim(0, 1.02)
-    axis.set_xlabel("confidence (mean score of the predicted label, per bin of width 0.1)")
-    axis.set_ylabel("accuracy in the bin")
-    axis.set_title(
-        "Reliability: is a 0.8 score right 80% of the time? (numbers: texts per bin)", fontsize=10
-    )
+    axis.set_xlim(0, 1.02)
+    axis.set_ylim(0, 1.05)
+    axis.set_xlabel("confidence: mean score of the predicted label in each bin of width 0.1")
+    axis.set_ylabel("accuracy in the bin (numbers: texts in the bin)")
     axis.grid(alpha=0.3)
     axis.legend(loc="upper left", fontsize=8)
     plt.close(figure)

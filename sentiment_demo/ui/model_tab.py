@@ -31,7 +31,7 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
                 "between (the published thresholds)",
                 "Scores": "not probabilities: the compound score mapped so that the top score is "
                 "VADER's label",
-                "Memory": "about 1 MiB (its word list)",
+                "Memory": f"about {info.memory_bytes / 2**20:,.0f} MiB (its word lists)",
                 "Longest accepted text": f"{settings.max_text_chars:,} characters, read whole",
             }
         )

@@ -1,8 +1,10 @@
-"""A real browser (Debian's chromium through Playwright) against `python app.py` serving the embedded model."""
+"""A real browser (Debian's chromium through Playwright) against `python app.py` serving the embedded
+model and the VADER baseline side by side."""
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import sys
@@ -13,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import REPO_ROOT, app_process, free_port
+from tests.conftest import EMBEDDED_MODEL, REPO_ROOT, app_process, free_port
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -28,6 +30,7 @@ def app_url() -> Iterator[str]:
         "SENTIMENT_PORT": str(port),
         "SENTIMENT_NUM_THREADS": "1",
         "SENTIMENT_MAX_TEXT_CHARS": "300",
+        "SENTIMENT_MODEL": f"{EMBEDDED_MODEL},vader",
         "PYTHONUNBUFFERED": "1",
     }
     url = f"http://127.0.0.1:{port}"
@@ -176,3 +179,60 @@ def test_a_bad_upload_is_explained_once_without_error_badges(page: Page, tmp_pat
     expect(page.locator("#batch-status textarea")).to_have_value(re.compile("is not UTF-8 text"))
     assert page.get_by_text("Error", exact=True).count() == 0  # no badge on the outputs
     assert page.get_by_test_id("toast-body").count() == 0  # and no pop-up saying it again
+
+
+def test_compare_shows_both_models_and_whether_they_agree(page: Page) -> None:
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_label("Text to compare").fill(
+        "What a wonderful, joyful film. I loved every minute."
+    )
+    page.get_by_role("button", name="Compare", exact=True).click()
+    expect(page.locator("#compare-agreement")).to_contain_text("All 2 models agree: positive")
+    expect(page.locator("#compare-label-1")).to_contain_text("minilm-sentiment")
+    expect(page.locator("#compare-label-2")).to_contain_text("vader")
+
+
+def test_evaluate_a_labelled_file_then_explain_a_mistake_and_download(
+    page: Page, tmp_path: Path
+) -> None:
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text(
+        "text,label\n"
+        "A wonderful film. I loved it.,pos\n"
+        "Awful and boring from start to finish.,neg\n"
+        "The train leaves at 9am from platform 2.,neu\n"
+        "Great acting and a moving story.,neg\n"  # mislabelled on purpose: a sure mistake
+        "I hated every minute of it.,neg\n",
+        encoding="utf-8",
+    )
+    page.get_by_role("tab", name="Evaluate").click()
+    page.locator("#evaluate-file input[type=file]").set_input_files(str(labelled))
+    mapping = page.locator("#evaluate-mapping")
+    expect(mapping).to_contain_text("neutral")  # "neu" found the models' neutral label
+    page.get_by_role("button", name="Evaluate", exact=True).click()
+    expect(page.locator("#evaluate-summary")).to_contain_text("minilm-sentiment")
+    expect(page.locator("#evaluate-metrics")).to_contain_text("vader")
+    expect(page.locator("#evaluate-confusion img, #evaluate-confusion svg").first).to_be_visible()
+    expect(
+        page.locator("#evaluate-reliability img, #evaluate-reliability svg").first
+    ).to_be_visible()
+    mistakes = page.locator("#evaluate-mistakes")
+    expect(mistakes).to_contain_text("Great acting and a moving story.")
+    # The table also renders a hidden copy of its first row (to size columns): click the visible one.
+    mistakes.get_by_text("Great acting and a moving story.").filter(visible=True).first.click()
+    expect(page.locator("#evaluate-explanation")).to_contain_text("moving")
+    expect(page.locator("#evaluate-explanation-notice")).to_contain_text("true label: negative")
+    links = page.locator("#evaluate-download a")
+    expect(links).to_have_count(2)
+    saved = {}
+    for index in range(2):
+        with page.expect_download() as download_info:
+            links.nth(index).click()
+        name = download_info.value.suggested_filename
+        download_info.value.save_as(tmp_path / name)
+        saved[Path(name).suffix] = tmp_path / name
+    report = json.loads(saved[".json"].read_text())
+    assert set(report["models"]) == {"minilm-sentiment", "vader"}
+    assert report["models"]["minilm-sentiment"]["texts"] == 5
+    with saved[".csv"].open(newline="", encoding="utf-8") as handle:
+        assert len(list(csv.DictReader(handle))) == 5
