@@ -69,7 +69,7 @@ data: install-dev $(VADER_SDIST)
 # ≈ 45 minutes on 2 CPU cores. `--resume` continues from the last checkpoint after an interruption.
 model: data
 	$(PY) -m recipe.finetune \
-	  --data $(DATA_DIR)/rt.csv --data $(DATA_DIR)/tweets.csv \
+	  --data $(DATA_DIR)/rt.csv --data $(DATA_DIR)/rt_plot.csv --data $(DATA_DIR)/tweets.csv \
 	  --text-column text --label-column label --labels negative,neutral,positive \
 	  --eval-data $(DATA_DIR)/vader_tweets.csv --eval-data $(DATA_DIR)/vader_amazon.csv \
 	  --eval-data $(DATA_DIR)/vader_nyt.csv --eval-data $(DATA_DIR)/vader_movies.csv \

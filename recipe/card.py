@@ -16,10 +16,16 @@ def _pct(value: float) -> str:
     return f"{100 * value:.2f}%"
 
 
+def _own_labels(entry: dict[str, Any]) -> list[str] | None:
+    """The set's own labels when it has at least two but fewer than the model (None otherwise)."""
+    own = entry["float32"].get("among_own_labels")
+    return own["labels"] if own and len(own["labels"]) >= 2 else None
+
+
 def _headline(entry: dict[str, Any], dtype: str = "float32") -> dict[str, Any]:
     """The figures a reader compares first: among the set's own labels when it has fewer."""
     measured = entry[dtype]
-    return measured.get("among_own_labels", measured["all_labels"])
+    return measured["among_own_labels"] if _own_labels(entry) else measured["all_labels"]
 
 
 def summary_table(figures: dict[str, Any]) -> str:
@@ -31,7 +37,8 @@ def summary_table(figures: dict[str, Any]) -> str:
     ]
     for name, entry in figures["sets"].items():
         fp32, bf16 = _headline(entry), _headline(entry, "bfloat16")
-        scope = " (negative vs positive)" if "among_own_labels" in entry["float32"] else ""
+        own = _own_labels(entry)
+        scope = f" ({' vs '.join(own)})" if own else ""
         lines.append(
             f"| {name}{scope} | {entry['texts']:,} | {_pct(fp32['accuracy'])} | "
             f"{fp32['macro_f1']:.4f} | {_pct(bf16['accuracy'])} | {bf16['macro_f1']:.4f} | "
@@ -79,7 +86,9 @@ def _calibration(figures: dict[str, Any], temperature: float) -> str:
         f"A temperature of {temperature:.3f}, fitted on the validation split, is folded into the "
         "output layer (its weight and bias divided by it), so any transformers loader gets the "
         "calibrated scores; labels are unchanged. Expected calibration error (10 equal-width bins "
-        "over the top label's confidence, all labels, float32):\n\n"
+        "over the top label's confidence, all labels, float32). On the sets without neutral texts, a "
+        "confident neutral answer counts as an error, which is most of the error on the NYT "
+        "editorials (opinion written in a neutral register):\n\n"
         "| set | before | after |\n|---|---:|---:|\n" + "\n".join(rows)
     )
 
@@ -123,7 +132,7 @@ def write_card(
                     dataset_type=set_name.replace(" ", "_"),
                     dataset_name=set_name,
                     metric_type=metric,
-                    metric_name=f"{metric} ({'negative vs positive' if 'among_own_labels' in entry['float32'] else 'all labels'})",
+                    metric_name=f"{metric} ({' vs '.join(_own_labels(entry) or ['all labels'])})",
                     metric_value=headline[key],
                 )
             )

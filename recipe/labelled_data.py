@@ -162,7 +162,7 @@ def label_names(rows: LabelledRows, given: list[str] | None) -> list[str]:
 
 
 def assign_splits(rows: LabelledRows, seed: int) -> None:
-    """Give every row without a split one: stratified 80/10/10 by (source, label), fixed seed.
+    """Give every row without a split one: per source, stratified 80/10/10 by label, fixed seed.
 
     Raises:
         DataError: a label with too few rows to appear in every split.
@@ -183,23 +183,35 @@ def assign_splits(rows: LabelledRows, seed: int) -> None:
             "give the split yourself with --split-column"
         )
     pending = [i for i, split in enumerate(rows.splits) if not split]
-    strata = [f"{rows.sources[i]}\x1f{rows.labels[i]}" for i in pending]
-    # A stratum too small to split (a rare label in one source) is stratified by label alone.
-    sizes = Counter(strata)
-    strata = [
-        s if sizes[s] >= MIN_ROWS_PER_LABEL else rows.labels[i]
-        for s, i in zip(strata, pending, strict=True)
-    ]
-    table = Dataset.from_dict({"row": pending, "stratum": strata}).class_encode_column("stratum")
-    first = table.train_test_split(test_size=0.2, stratify_by_column="stratum", seed=seed)
-    second = first["test"].train_test_split(test_size=0.5, stratify_by_column="stratum", seed=seed)
-    for name, part in (
-        ("train", first["train"]),
-        ("validation", second["train"]),
-        ("test", second["test"]),
-    ):
-        for index in part["row"]:
-            rows.splits[index] = name
+    # Each source is split on its own, so adding a source never moves another's rows between splits.
+    for source in dict.fromkeys(rows.sources[i] for i in pending):
+        members = [i for i in pending if rows.sources[i] == source]
+        sizes = Counter(rows.labels[i] for i in members)
+        # A label too rare in this source to stratify on is grouped with the other rare ones.
+        strata = [
+            rows.labels[i] if sizes[rows.labels[i]] >= MIN_ROWS_PER_LABEL else "\x1frare"
+            for i in members
+        ]
+        if len(members) < MIN_ROWS_PER_LABEL or len(set(strata)) < 1:
+            raise DataError(
+                f"source {source!r} has {len(members)} rows, too few to split into train / "
+                "validation / test; merge it with another source or give --split-column"
+            )
+        table = Dataset.from_dict({"row": members, "stratum": strata}).class_encode_column(
+            "stratum"
+        )
+        stratify = "stratum" if len(set(strata)) > 1 else None
+        first = table.train_test_split(test_size=0.2, stratify_by_column=stratify, seed=seed)
+        second = first["test"].train_test_split(
+            test_size=0.5, stratify_by_column=stratify, seed=seed
+        )
+        for name, part in (
+            ("train", first["train"]),
+            ("validation", second["train"]),
+            ("test", second["test"]),
+        ):
+            for index in part["row"]:
+                rows.splits[index] = name
 
 
 def _as_text(value: object) -> str:

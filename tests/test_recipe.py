@@ -207,3 +207,16 @@ def test_the_saved_temperature_is_the_one_the_validation_rows_call_for(trained: 
     )
     gold = np.array([labels.index(rows.labels[i]) for i in validation])
     assert fit_temperature(logits, gold) == pytest.approx(training["temperature"], rel=0.02)
+
+
+def test_adding_a_source_moves_no_row_of_another_between_splits(tmp_path: Path) -> None:
+    from recipe.labelled_data import assign_splits, combine
+
+    reviews = labelled_csv(tmp_path / "reviews.csv")
+    extra = labelled_csv(tmp_path / "extra.csv", rows_per_label=12, seed=3)
+    alone = read_file(reviews, "text", "label")
+    assign_splits(alone, 7)
+    together = combine([read_file(reviews, "text", "label"), read_file(extra, "text", "label")])
+    assign_splits(together, 7)
+    assert together.splits[: len(alone.splits)] == alone.splits
+    assert set(together.splits[len(alone.splits) :]) == {"train", "validation", "test"}
