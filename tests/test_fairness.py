@@ -39,10 +39,11 @@ def test_a_single_text_is_not_starved_by_batch_jobs() -> None:
         for job in jobs:
             job.result(timeout=120)
     assert label["label"] == "positive"
-    # Before fairness it waited behind every queued job (about 7 s with six users in the issue).
-    # Now it rides in one of the next forward passes: the one in flight, or the one after
-    # Gradio's own dispatch (a few ms, during which a pass may start).
-    assert waited <= 3, waited
+    # Before fairness it waited behind every queued job: most of the 125 passes (about 7 s with six
+    # users in the issue). Now it rides in one of the next forward passes after Gradio's own
+    # dispatch, which takes a few 20 ms passes on a busy 2-core machine (3 quiet, up to 7 measured
+    # with another process on the cores, in the old tree and this one alike).
+    assert waited <= 10, waited
 
 
 def test_api_clients_cannot_lock_out_browser_users() -> None:
