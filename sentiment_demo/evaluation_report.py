@@ -35,9 +35,11 @@ class ModelEvaluation:
     @property
     def scored_rows(self) -> list[int]:
         """Indexes of the rows in the figures: mapped and answered."""
-        return [
-            i for i, (g, p) in enumerate(zip(self.gold, self.predicted, strict=True)) if g and p
-        ]
+        return _scored_rows(self.gold, self.predicted)
+
+
+def _scored_rows(gold: Sequence[str], predicted: Sequence[str]) -> list[int]:
+    return [i for i, (g, p) in enumerate(zip(gold, predicted, strict=True)) if g and p]
 
 
 def evaluate_model(
@@ -53,7 +55,7 @@ def evaluate_model(
     confidence = tuple(o.score if isinstance(o, Prediction) else None for o in outcomes)
     unmapped = Counter(value for value, g in zip(values, gold, strict=True) if not g)
     refused = sum(1 for g, p in zip(gold, predicted, strict=True) if g and not p)
-    rows = [i for i, (g, p) in enumerate(zip(gold, predicted, strict=True)) if g and p]
+    rows = _scored_rows(gold, predicted)
     scores = (
         score(
             [gold[i] for i in rows],

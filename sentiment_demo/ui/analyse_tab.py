@@ -7,9 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from sentiment_demo import explain as explanations
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import check_text
 from sentiment_demo.explain import METHOD
 from sentiment_demo.schemes import Scheme
 from sentiment_demo.served import ClassifyFn, ServedModel
@@ -17,6 +15,7 @@ from sentiment_demo.ui.common import (
     MODEL_QUEUE,
     PREDICTED,
     SLOW_EVENT_CONCURRENCY,
+    explain_with,
     explanation_value,
     label_value,
     notice_for,
@@ -66,14 +65,8 @@ def build_analyse_tab(model: ServedModel, settings: Settings) -> None:
             label: the label to explain; the predicted one by default.
         """
         with user_facing_errors():
-            result = explanations.explain(
-                text,
-                model.classify,
-                settings.max_explain_words,
-                raw_values=scheme == "regression",
-                check=lambda t: check_text(t, settings.max_text_chars),
-                label=None if not label or label == PREDICTED else label,
-            )
+            chosen = None if not label or label == PREDICTED else label
+            result = explain_with(model, text, settings, chosen)
         return explanation_value(result, scheme)
 
     with gr.Tab("Analyse"):

@@ -11,7 +11,9 @@ from typing import Any, TypeVar
 
 import gradio as gr
 
-from sentiment_demo.engine import Outcome, Prediction, Rejection
+from sentiment_demo import explain as explanations
+from sentiment_demo.config import Settings
+from sentiment_demo.engine import Outcome, Prediction, Rejection, check_text
 from sentiment_demo.errors import InputError, OverloadedError
 from sentiment_demo.explain import METHOD, Explanation
 from sentiment_demo.schemes import MULTI_LABEL_THRESHOLD, Scheme, read
@@ -119,6 +121,20 @@ def explanation_value(
             "the rest are shown uncoloured."
         )
     return [(piece, weight) for piece, weight in result.pieces], notice
+
+
+def explain_with(
+    model: ServedModel, text: str, settings: Settings, label: str | None = None
+) -> Explanation | Rejection:
+    """One model's explanation of a text (towards `label`, else its prediction), within the limits."""
+    return explanations.explain(
+        text,
+        model.classify,
+        settings.max_explain_words,
+        raw_values=model.info.scheme == "regression",
+        check=lambda t: check_text(t, settings.max_text_chars),
+        label=label,
+    )
 
 
 def classify_in_chunks(

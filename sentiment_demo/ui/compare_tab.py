@@ -10,13 +10,13 @@ from typing import Any
 
 import gradio as gr
 
-from sentiment_demo import explain as explanations
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import Outcome, Prediction, check_text
+from sentiment_demo.engine import Outcome, Prediction
 from sentiment_demo.schemes import read
 from sentiment_demo.served import ServedModel
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
+    explain_with,
     explanation_value,
     label_value,
     notice_for,
@@ -65,16 +65,7 @@ def build_compare_tab(models: Sequence[ServedModel], settings: Settings) -> None
     def explain_all(text: str) -> tuple[Any, ...]:
         """Explain one text with every served model: per-word weights towards its own prediction."""
         with user_facing_errors():
-            results = on_every_model(
-                models,
-                lambda m: explanations.explain(
-                    text,
-                    m.classify,
-                    settings.max_explain_words,
-                    raw_values=m.info.scheme == "regression",
-                    check=lambda t: check_text(t, settings.max_text_chars),
-                ),
-            )
+            results = on_every_model(models, lambda m: explain_with(m, text, settings))
         values: list[Any] = []
         for model, result in zip(models, results, strict=True):
             values += list(explanation_value(result, model.info.scheme))

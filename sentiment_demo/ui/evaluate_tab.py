@@ -14,9 +14,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from sentiment_demo import explain as explanations
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import check_text
 from sentiment_demo.errors import InputError
 from sentiment_demo.evaluation_report import (
     ModelEvaluation,
@@ -41,6 +39,7 @@ from sentiment_demo.ui.common import (
     any_column_name,
     as_markdown_text,
     classify_with_models,
+    explain_with,
     explanation_value,
     logger,
     user_facing_errors,
@@ -220,13 +219,7 @@ def build_evaluate_tab(
         if model is None:
             return [], ""
         with user_facing_errors():
-            result = explanations.explain(
-                text,
-                model.classify,
-                settings.max_explain_words,
-                raw_values=model.info.scheme == "regression",
-                check=lambda t: check_text(t, settings.max_text_chars),
-            )
+            result = explain_with(model, text, settings)
         highlighted, notice = explanation_value(result, model.info.scheme)
         where = as_markdown_text(f"line {row[1]} (true label: {row[3]})")
         return highlighted, f"**{as_markdown_text(name)}**, {where}. {notice}"
