@@ -52,6 +52,7 @@ e2e: install-dev browser
 lint: install-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 fmt: install-dev
 	$(PY) -m ruff format .

@@ -19,7 +19,7 @@ from sentiment_demo.config import Settings, parse_settings
 from sentiment_demo.errors import ModelLoadError
 
 if TYPE_CHECKING:
-    from sentiment_demo.serving import Service
+    from sentiment_demo.service import Service
 
 logger = logging.getLogger("sentiment_demo")
 
@@ -39,40 +39,21 @@ def zero_gpu_wrapper() -> Callable[[Callable[..., Any]], Callable[..., Any]] | N
 
 
 def start(settings: Settings) -> Service:
-    """Load every model (local, remote or the VADER lexicon) and build the service.
+    """Load every model (a folder or Hub id, a remote URL, or the VADER lexicon) and build the service.
 
     Raises:
         ModelLoadError: a model cannot be loaded, or the set of models does not fit in memory.
     """
     if not settings.models:
         raise ValueError("--model / SENTIMENT_MODEL names no model")
+    if settings.backend == "remote" and not settings.endpoint:
+        raise ModelLoadError("--backend remote needs --endpoint URL (or SENTIMENT_ENDPOINT)")
     # On ZeroGPU, `spaces` must be imported before torch initialises CUDA.
     wrapper = zero_gpu_wrapper()
-    from sentiment_demo.serving import build_service  # imports gradio: slow
+    from sentiment_demo.backends import load_models
+    from sentiment_demo.service import build_service  # imports gradio: slow
 
-    loaded = []
-    if settings.backend == "remote":
-        from sentiment_demo.remote import load_remote_classifier
-
-        loaded.append(load_remote_classifier(settings))
-    else:
-        from sentiment_demo.lexicon import VADER_NAME, load_vader
-        from sentiment_demo.loading import check_models_fit, load_classifier  # imports torch
-
-        check_models_fit([m for m in settings.models if m != VADER_NAME], settings)
-        for model in settings.models:
-            if model == VADER_NAME:
-                loaded.append(load_vader(settings.max_batch_size))
-            else:
-                loaded.append(load_classifier(settings.with_overrides(model=model)))
-        if len(loaded) > 1:
-            total = sum(info.memory_bytes for _, info in loaded)
-            logger.info(
-                "serving %d models, about %d MiB in all: %s",
-                len(loaded),
-                total // 2**20,
-                ", ".join(f"{info.model} {info.memory_bytes // 2**20} MiB" for _, info in loaded),
-            )
+    loaded = load_models(settings.models, settings)
     (classifier, info), *more = loaded
     return build_service(classifier, info, settings, model_call_wrapper=wrapper, more_models=more)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+from sentiment_demo.backends.transformers_backend import TransformersClassifier, load_classifier
 from sentiment_demo.config import Settings
-from sentiment_demo.loading import TransformersClassifier, load_classifier
 
 
 @dataclass(frozen=True)

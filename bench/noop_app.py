@@ -13,9 +13,8 @@ import time
 from collections.abc import Sequence
 
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import LabelScore, Prediction
-from sentiment_demo.loading import ModelInfo
-from sentiment_demo.serving import build_service
+from sentiment_demo.core.classifier import LabelScore, ModelInfo, Prediction
+from sentiment_demo.service import build_service
 
 
 class InstantClassifier:

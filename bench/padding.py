@@ -14,8 +14,8 @@ import random
 from bench.ceiling import sentences_per_s
 from bench.load import resident_mb
 from bench.texts import review_texts
+from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import DEFAULT_MODEL, Settings
-from sentiment_demo.loading import load_classifier
 
 
 def main() -> None:

@@ -24,10 +24,11 @@ from scipy.special import softmax
 
 from recipe import card
 from recipe.labelled_data import LabelledRows, assign_splits, read_file, read_files
+from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import BatchEngine, Prediction
-from sentiment_demo.loading import load_classifier
-from sentiment_demo.scoring import reliability, score
+from sentiment_demo.core.classifier import Prediction
+from sentiment_demo.core.engine import BatchEngine
+from sentiment_demo.evaluation.scoring import reliability, score
 
 PRECISIONS = ("float32", "bfloat16")
 

@@ -52,7 +52,7 @@ from recipe.labelled_data import (
     label_names,
     read_files,
 )
-from sentiment_demo.loading import cpu_supports_bf16
+from sentiment_demo.backends.torch_device import cpu_supports_bf16
 
 logger = logging.getLogger(__name__)
 

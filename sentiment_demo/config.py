@@ -182,7 +182,12 @@ class Settings:
 
     @property
     def models(self) -> tuple[str, ...]:
-        """Every model to serve, the default first (the `model` setting split at commas)."""
+        """Every model to serve, the default first (the `model` setting split at commas).
+
+        `--backend remote --endpoint URL` is the older spelling of `--model URL`: the endpoint alone.
+        """
+        if self.backend == "remote" and self.endpoint:
+            return (self.endpoint,)
         return tuple(name.strip() for name in self.model.split(",") if name.strip())
 
     def with_overrides(self, **changes: Any) -> Settings:

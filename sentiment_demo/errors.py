@@ -23,3 +23,10 @@ class ModelLoadError(SentimentError):
 
 class OverloadedError(SentimentError):
     """Too many requests are already waiting for the model; the caller should retry later."""
+
+
+def short_error(exc: BaseException) -> str:
+    """`Type: first line of the message`, at most 200 characters: for users and one-line logs."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"

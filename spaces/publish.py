@@ -28,42 +28,22 @@ from huggingface_hub.errors import HfHubHTTPError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPACE_CARD = REPO_ROOT / "spaces" / "README.md"
 EMBEDDED_MODEL = "models/minilm-sentiment"
-APP_FILES = (
-    "app.py",
-    "requirements.txt",
-    "sentiment_demo/__init__.py",
-    "sentiment_demo/api.py",
-    "sentiment_demo/asgi.py",
-    "sentiment_demo/auth.py",
-    "sentiment_demo/batch_input.py",
-    "sentiment_demo/body_limit.py",
-    "sentiment_demo/config.py",
-    "sentiment_demo/engine.py",
-    "sentiment_demo/errors.py",
-    "sentiment_demo/explain.py",
-    "sentiment_demo/files.py",
-    "sentiment_demo/loading.py",
-    "sentiment_demo/metrics.py",
-    "sentiment_demo/remote.py",
-    "sentiment_demo/scheduler.py",
-    "sentiment_demo/schemes.py",
-    "sentiment_demo/serving.py",
-    "sentiment_demo/evaluation_report.py",
-    "sentiment_demo/label_mapping.py",
-    "sentiment_demo/labelled_input.py",
-    "sentiment_demo/lexicon.py",
-    "sentiment_demo/scoring.py",
-    "sentiment_demo/served.py",
-    "sentiment_demo/ui/__init__.py",
-    "sentiment_demo/ui/analyse_tab.py",
-    "sentiment_demo/ui/batch_tab.py",
-    "sentiment_demo/ui/common.py",
-    "sentiment_demo/ui/compare_tab.py",
-    "sentiment_demo/ui/evaluate_tab.py",
-    "sentiment_demo/ui/evaluation_plots.py",
-    "sentiment_demo/ui/model_tab.py",
-    "sentiment_demo/unpadded.py",
-)
+# The app: app.py, its requirements, and every module of the package (found, so a new module is never
+# left out of a Space); the recipe, tests and benchmarks stay behind.
+APP_ROOT_FILES = ("app.py", "requirements.txt")
+APP_PACKAGE = "sentiment_demo"
+
+
+def app_files(root: Path = REPO_ROOT) -> list[str]:
+    """The files of the app a Space runs, relative to `root`."""
+    modules = sorted(
+        path.relative_to(root).as_posix()
+        for path in (root / APP_PACKAGE).rglob("*.py")
+        if "__pycache__" not in path.parts
+    )
+    return [*APP_ROOT_FILES, *modules]
+
+
 MODEL_FILES = (
     "config.json",
     "model.safetensors",
@@ -118,7 +98,7 @@ def render_card(template: str, serve: str | None) -> str:
 
 def stage(target: Path, serve: str | None, root: Path = REPO_ROOT) -> list[Path]:
     """Copy exactly the files a Space needs into `target`; return their paths relative to it."""
-    files = list(APP_FILES)
+    files = app_files(root)
     if not serve:
         files += [f"{EMBEDDED_MODEL}/{name}" for name in MODEL_FILES]
     for name in files:

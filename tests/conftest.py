@@ -23,7 +23,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # One temp dir for the session: module-scoped servers must see the same upload folder in every test.
 os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="sentiment-tests-gradio-")
 
-from sentiment_demo.engine import LabelScore, Prediction
+from sentiment_demo.core.classifier import LabelScore, Prediction
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_MODEL = REPO_ROOT / "models" / "minilm-sentiment"

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
+from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import Settings
-from sentiment_demo.loading import load_classifier
-from sentiment_demo.serving import Service, build_service
+from sentiment_demo.service import Service, build_service
 from tests.conftest import batch_refusal, launched, post_and_leave
 
 MAX_ROWS = 50

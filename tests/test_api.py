@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import REPO_ROOT, Settings
-from sentiment_demo.loading import ModelInfo, load_classifier
-from sentiment_demo.serving import build_service
+from sentiment_demo.core.classifier import ModelInfo
+from sentiment_demo.service import build_service
 from tests.conftest import FakeClassifier, free_port, launched
 
 

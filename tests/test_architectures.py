@@ -19,9 +19,9 @@ import httpx
 import pytest
 from gradio_client import Client
 
+from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import Settings
-from sentiment_demo.loading import load_classifier
-from sentiment_demo.serving import build_service
+from sentiment_demo.service import build_service
 from tests.conftest import launched
 from tests.tiny_models import SPECS, TinySpec, build_tiny_model
 

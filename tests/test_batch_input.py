@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from sentiment_demo.batch_input import (
+from sentiment_demo.errors import InputError
+from sentiment_demo.inputs.batch_input import (
     csv_columns,
     default_column,
     texts_from_csv,
     texts_from_file,
     texts_from_lines,
 )
-from sentiment_demo.errors import InputError
 
 
 def test_lines_skip_blanks_and_remember_line_numbers() -> None:

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
+from sentiment_demo.backends.transformers_backend import load_classifier
+from sentiment_demo.backends.vader import load_vader
 from sentiment_demo.config import Settings
-from sentiment_demo.lexicon import load_vader
-from sentiment_demo.loading import load_classifier
-from sentiment_demo.serving import Service, build_service
+from sentiment_demo.service import Service, build_service
 from tests.conftest import launched
 from tests.tiny_models import SPECS, build_tiny_model
 

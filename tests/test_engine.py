@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sentiment_demo.engine import BatchEngine, Prediction, Rejection
+from sentiment_demo.core.classifier import Prediction, Rejection
+from sentiment_demo.core.engine import BatchEngine
 from tests.conftest import FakeClassifier
 
 

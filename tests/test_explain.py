@@ -8,11 +8,12 @@ from collections.abc import Iterator
 import pytest
 from gradio_client import Client
 
+from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import BatchEngine, Rejection
-from sentiment_demo.explain import Explanation, explain, split_pieces
-from sentiment_demo.loading import load_classifier
-from sentiment_demo.serving import build_service
+from sentiment_demo.core.classifier import Rejection
+from sentiment_demo.core.engine import BatchEngine
+from sentiment_demo.core.explain import Explanation, explain, split_pieces
+from sentiment_demo.service import build_service
 from tests.conftest import EMBEDDED_MODEL, FakeClassifier, launched
 
 

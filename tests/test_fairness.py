@@ -15,7 +15,7 @@ import httpx
 from gradio_client import Client
 
 from sentiment_demo.config import Settings
-from sentiment_demo.serving import build_service
+from sentiment_demo.service import build_service
 from tests.conftest import FakeClassifier, launched, post_and_leave
 from tests.test_ui import INFO
 

@@ -15,8 +15,8 @@ import pytest
 from gradio_client import Client
 
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import Prediction
-from sentiment_demo.serving import Service, build_service
+from sentiment_demo.core.classifier import Prediction
+from sentiment_demo.service import Service, build_service
 from tests.conftest import FakeClassifier, launched
 from tests.test_ui import INFO
 
@@ -177,7 +177,7 @@ def test_prediction_of_every_good_text_is_unchanged_by_isolation(
     classifier: FakeClassifier,
 ) -> None:
     # The answers of the texts that shared a batch with the poison equal their answers alone.
-    from sentiment_demo.engine import BatchEngine
+    from sentiment_demo.core.engine import BatchEngine
 
     engine = BatchEngine(classifier, 200)
     together = engine.classify(TEXTS)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from sentiment_demo.label_mapping import AUTOMATIC, map_value, mapping_table, read_mapping
+from sentiment_demo.evaluation.label_mapping import (
+    AUTOMATIC,
+    map_value,
+    mapping_table,
+    read_mapping,
+)
 
 THREE = ("negative", "neutral", "positive")
 TWO = ("NEGATIVE", "POSITIVE")

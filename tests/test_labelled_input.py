@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sentiment_demo.errors import InputError
-from sentiment_demo.labelled_input import default_label_column, read_labelled
+from sentiment_demo.inputs.labelled_input import default_label_column, read_labelled
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:

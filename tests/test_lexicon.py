@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentiment_demo.lexicon import THRESHOLD, VaderClassifier, label_of, logits_of
+from sentiment_demo.backends.vader import THRESHOLD, VaderClassifier, label_of, logits_of
 
 
 @pytest.mark.parametrize("compound", [-1.0, -0.3, -0.05, -0.049, 0.0, 0.049, 0.05, 0.2, 1.0])

@@ -9,16 +9,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from sentiment_demo.config import Settings
-from sentiment_demo.engine import BatchEngine, Prediction
-from sentiment_demo.errors import ModelLoadError
-from sentiment_demo.loading import (
+from sentiment_demo.backends.torch_device import (
     cpu_supports_bf16,
-    load_classifier,
     resolve_device,
     resolve_dtype,
     resolve_threads,
 )
+from sentiment_demo.backends.transformers_backend import load_classifier
+from sentiment_demo.config import Settings
+from sentiment_demo.core.classifier import Prediction
+from sentiment_demo.core.engine import BatchEngine
+from sentiment_demo.errors import ModelLoadError
 from tests.conftest import EMBEDDED_MODEL
 
 TEXTS = [

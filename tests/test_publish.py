@@ -42,43 +42,19 @@ def _gradio_pin() -> str:
     raise AssertionError("requirements.txt does not pin gradio")
 
 
-APP_BUNDLE = {
-    "README.md",
-    "app.py",
-    "requirements.txt",
-    "sentiment_demo/__init__.py",
-    "sentiment_demo/api.py",
-    "sentiment_demo/asgi.py",
-    "sentiment_demo/auth.py",
-    "sentiment_demo/batch_input.py",
-    "sentiment_demo/body_limit.py",
-    "sentiment_demo/config.py",
-    "sentiment_demo/engine.py",
-    "sentiment_demo/errors.py",
-    "sentiment_demo/explain.py",
-    "sentiment_demo/files.py",
-    "sentiment_demo/loading.py",
-    "sentiment_demo/metrics.py",
-    "sentiment_demo/remote.py",
-    "sentiment_demo/scheduler.py",
-    "sentiment_demo/schemes.py",
-    "sentiment_demo/serving.py",
-    "sentiment_demo/evaluation_report.py",
-    "sentiment_demo/label_mapping.py",
-    "sentiment_demo/labelled_input.py",
-    "sentiment_demo/lexicon.py",
-    "sentiment_demo/scoring.py",
-    "sentiment_demo/served.py",
-    "sentiment_demo/ui/__init__.py",
-    "sentiment_demo/ui/analyse_tab.py",
-    "sentiment_demo/ui/batch_tab.py",
-    "sentiment_demo/ui/common.py",
-    "sentiment_demo/ui/compare_tab.py",
-    "sentiment_demo/ui/evaluate_tab.py",
-    "sentiment_demo/ui/evaluation_plots.py",
-    "sentiment_demo/ui/model_tab.py",
-    "sentiment_demo/unpadded.py",
-}
+def _package_modules() -> set[str]:
+    """Every module of the app's package that git tracks: a Space needs them all, and nothing else."""
+    listed = subprocess.run(
+        ["git", "ls-files", "sentiment_demo/*.py", "sentiment_demo/**/*.py"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return set(listed)
+
+
+APP_BUNDLE = {"README.md", "app.py", "requirements.txt", *_package_modules()}
 MODEL_BUNDLE = {
     f"models/minilm-sentiment/{name}"
     for name in (

@@ -16,8 +16,8 @@ from huggingface_hub import ModelCard
 from recipe import evaluate, finetune
 from recipe.calibration import apply_temperature, fit_temperature
 from recipe.labelled_data import read_file
+from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import Settings
-from sentiment_demo.loading import load_classifier
 
 pytestmark = pytest.mark.slow
 WORDS = {

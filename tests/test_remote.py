@@ -9,11 +9,11 @@ import httpx
 import pytest
 from gradio_client import Client
 
+from sentiment_demo.backends.remote import load_remote_classifier
+from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import Settings
 from sentiment_demo.errors import ModelLoadError
-from sentiment_demo.loading import load_classifier
-from sentiment_demo.remote import load_remote_classifier
-from sentiment_demo.serving import build_service
+from sentiment_demo.service import build_service
 from tests.conftest import free_port, launched
 
 

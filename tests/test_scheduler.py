@@ -6,10 +6,11 @@ import time
 
 import pytest
 
-from sentiment_demo.engine import BatchEngine, Prediction, Rejection
+from sentiment_demo.core.classifier import Prediction, Rejection
+from sentiment_demo.core.engine import BatchEngine
+from sentiment_demo.core.metrics import Metrics
+from sentiment_demo.core.scheduler import BatchScheduler
 from sentiment_demo.errors import OverloadedError
-from sentiment_demo.metrics import Metrics
-from sentiment_demo.scheduler import BatchScheduler
 from tests.conftest import FakeClassifier
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentiment_demo.scoring import reliability, score
+from sentiment_demo.evaluation.scoring import reliability, score
 
 GOLD = ["pos", "pos", "pos", "neg", "neg", "neu"]
 PREDICTED = ["pos", "pos", "neg", "neg", "pos", "neu"]

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from sentiment_demo.backends.checks import check_models_fit
+from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import REPO_ROOT, Settings
 from sentiment_demo.errors import ModelLoadError
-from sentiment_demo.loading import check_models_fit, load_classifier
 
 TOKENIZER_FILES = (
     "tokenizer.json",

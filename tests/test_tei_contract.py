@@ -17,9 +17,9 @@ import httpx
 import jsonschema
 import pytest
 
+from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import Settings
-from sentiment_demo.loading import load_classifier
-from sentiment_demo.serving import build_service
+from sentiment_demo.service import build_service
 from tests.conftest import FakeClassifier, launched
 from tests.test_ui import INFO
 

@@ -13,8 +13,8 @@ import pytest
 from gradio_client import Client, handle_file
 
 from sentiment_demo.config import Settings
-from sentiment_demo.loading import ModelInfo
-from sentiment_demo.serving import Service, build_service
+from sentiment_demo.core.classifier import ModelInfo
+from sentiment_demo.service import Service, build_service
 from tests.conftest import FakeClassifier, batch_refusal, launched
 
 INFO = ModelInfo(
@@ -201,7 +201,7 @@ def test_api_page_lists_the_public_endpoints(client: Client) -> None:
 
 def test_queue_keeps_no_per_event_analytics(client: Client, service: Service) -> None:
     # Gradio would rebuild a pandas summary of up to 10,000 events after each one (a third of its
-    # per-request CPU in bench/); serving.py turns it off. This reads Gradio's private queue state,
+    # per-request CPU in bench/); service.py turns it off. This reads Gradio's private queue state,
     # so it also fails if a Gradio upgrade renames what the workaround relies on.
     for i in range(3):
         client.predict(f"good {i}", api_name="/classify")

@@ -8,9 +8,9 @@ import pytest
 import torch
 from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
+from sentiment_demo.backends.transformers_backend import load_classifier
+from sentiment_demo.backends.unpadded import UnpaddedBertForward, packed_rows
 from sentiment_demo.config import Settings
-from sentiment_demo.loading import load_classifier
-from sentiment_demo.unpadded import UnpaddedBertForward, packed_rows
 from tests.conftest import EMBEDDED_MODEL
 
 # Lengths from one word to the tiny model's 32-token limit, so batches mix very different widths.

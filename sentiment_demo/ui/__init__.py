@@ -7,12 +7,13 @@ model's classify function (its scheduler's, in the app) and know nothing about t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import gradio as gr
 
 from sentiment_demo.config import Settings
+from sentiment_demo.core.served_model import ServedModel
 from sentiment_demo.files import ResultFiles
-from sentiment_demo.served import ServedModel
 from sentiment_demo.ui.analyse_tab import build_analyse_tab
 from sentiment_demo.ui.batch_tab import build_batch_tab
 from sentiment_demo.ui.compare_tab import build_compare_tab
@@ -42,4 +43,4 @@ def build_demo(
         build_batch_tab(models, settings, results)
         build_evaluate_tab(models, settings, results)
         build_model_tab(models, settings)
-    return demo
+    return cast(gr.Blocks, demo)

@@ -8,9 +8,9 @@ from typing import Any
 import gradio as gr
 
 from sentiment_demo.config import Settings
-from sentiment_demo.explain import METHOD
-from sentiment_demo.schemes import Scheme
-from sentiment_demo.served import ClassifyFn, ServedModel
+from sentiment_demo.core.classifier import Scheme
+from sentiment_demo.core.explain import METHOD
+from sentiment_demo.core.served_model import ClassifyFn, ServedModel
 from sentiment_demo.ui.common import (
     MODEL_QUEUE,
     PREDICTED,
@@ -19,8 +19,8 @@ from sentiment_demo.ui.common import (
     explanation_value,
     label_value,
     notice_for,
-    user_facing_errors,
 )
+from sentiment_demo.ui.user_errors import user_facing_errors
 
 EXAMPLES = (
     "An absolute joy from start to finish: sharp writing, warm performances, and a finale that "
@@ -124,13 +124,13 @@ def build_analyse_tab(model: ServedModel, settings: Settings) -> None:
         # Several queued batches may wait on the scheduler at once; it merges them.
         "concurrency_limit": settings.handler_concurrency,
     }
-    analyze_btn.click(
+    gr.on(
+        triggers=[analyze_btn.click, text_in.submit],
         **classify_kwargs,
         api_name="classify",
         api_description="Classify one text: every label's score, and a notice "
         "when the text was refused or truncated.",
     )
-    text_in.submit(**classify_kwargs, api_visibility="private")
     examples.load_input_event.then(**classify_kwargs, api_visibility="private")
     explain_btn.click(
         explain,

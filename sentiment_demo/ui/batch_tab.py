@@ -5,17 +5,17 @@ The results come as a table, a chart (labels, or how often the models agree) and
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from sentiment_demo.batch_input import (
+from sentiment_demo.config import Settings
+from sentiment_demo.core.served_model import ServedModel
+from sentiment_demo.errors import InputError
+from sentiment_demo.files import ResultFiles
+from sentiment_demo.inputs.batch_input import (
     BatchInput,
     csv_columns,
     default_column,
@@ -23,163 +23,22 @@ from sentiment_demo.batch_input import (
     texts_from_file,
     texts_from_lines,
 )
-from sentiment_demo.config import Settings
-from sentiment_demo.engine import Outcome, Prediction, Rejection
-from sentiment_demo.errors import InputError
-from sentiment_demo.files import ResultFiles
-from sentiment_demo.schemes import MULTI_LABEL_THRESHOLD, Scheme, read
-from sentiment_demo.served import ServedModel
+from sentiment_demo.ui.batch_report import (
+    AGREEMENT_TITLE,
+    CHART_TITLES,
+    agreement_counts,
+    batch_summary,
+    comparison_table,
+    label_counts,
+    results_table,
+)
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
     any_column_name,
     classify_with_models,
-    describe,
     logger,
-    user_facing_errors,
 )
-
-CHART_TITLES = {
-    "single_label": "Label distribution",
-    "multi_label": f"Texts with each label over {MULTI_LABEL_THRESHOLD} (a text can count for several)",
-    "regression": "Distribution of the predicted values",
-}
-AGREEMENT_TITLE = "how often the models agree (texts with the same label)"
-
-
-def results_table(
-    batch: BatchInput,
-    outcomes: Sequence[Outcome],
-    labels: Sequence[str],
-    scheme: Scheme = "single_label",
-) -> pd.DataFrame:
-    """Row, text, label, score, one score column per label, and a note, for each text in input order.
-
-    The label column holds the top label (single-label), every label over the threshold
-    (multi-label), or the output's name with its value in the score column (regression).
-    """
-    records = []
-    for row, text, outcome in zip(batch.rows, batch.texts, outcomes, strict=True):
-        record: dict[str, Any] = {"row": row, "text": text}
-        if isinstance(outcome, Prediction):
-            scores = outcome.as_dict()
-            reading = read(outcome, scheme)
-            shown = reading.labels[0] if scheme == "regression" else reading.text
-            record |= {"label": shown, "score": round(reading.score, 4)}
-            record |= {f"score_{label}": round(scores[label], 4) for label in labels}
-        else:
-            record |= {"label": "", "score": None} | {f"score_{label}": None for label in labels}
-        record["note"] = describe(outcome)
-        records.append(record)
-    columns = ["row", "text", "label", "score", *[f"score_{label}" for label in labels], "note"]
-    return pd.DataFrame.from_records(records, columns=columns)
-
-
-def comparison_table(
-    batch: BatchInput, models: Sequence[ServedModel], outcomes: Sequence[Sequence[Outcome]]
-) -> pd.DataFrame:
-    """Row, text, a label and a score column per model, whether they agree, and notes."""
-    records = []
-    for index, (row, text) in enumerate(zip(batch.rows, batch.texts, strict=True)):
-        record: dict[str, Any] = {"row": row, "text": text}
-        answers: list[str] = []
-        notes: list[str] = []
-        for model, model_outcomes in zip(models, outcomes, strict=True):
-            outcome = model_outcomes[index]
-            if isinstance(outcome, Prediction):
-                reading = read(outcome, model.info.scheme)
-                record[f"label ({model.name})"] = reading.text
-                record[f"score ({model.name})"] = round(reading.score, 4)
-                answers.append(reading.text.lower())
-            else:
-                record[f"label ({model.name})"] = ""
-                record[f"score ({model.name})"] = None
-            if describe(outcome):
-                notes.append(f"{model.name}: {describe(outcome)}")
-        answered = len(answers) == len(models)
-        record["agreement"] = (
-            ("all agree" if len(set(answers)) == 1 else "disagree") if answered else ""
-        )
-        record["note"] = " ".join(notes)
-        records.append(record)
-    return pd.DataFrame.from_records(records)
-
-
-def agreement_counts(table: pd.DataFrame, models: Sequence[ServedModel]) -> pd.DataFrame:
-    """Texts on which all models agree, on which they do not, and (for 3+) each pair: counts from 0."""
-    answered = table[table["agreement"] != ""]
-    total = len(answered)
-    agreed = int((answered["agreement"] == "all agree").sum())
-    everyone = "both agree" if len(models) == 2 else f"all {len(models)} agree"
-    rows = [
-        (everyone, agreed),
-        ("disagree" if len(models) == 2 else "not all agree", total - agreed),
-    ]
-    if len(models) > 2:
-        for a, b in itertools.combinations(models, 2):
-            first = answered[f"label ({a.name})"].str.lower()
-            same = first == answered[f"label ({b.name})"].str.lower()
-            rows.append((f"{a.name} = {b.name}", int(same.sum())))
-    return pd.DataFrame(
-        [{"label": f"{name}: {count:,} of {total:,}", "texts": count} for name, count in rows],
-        columns=["label", "texts"],
-    )
-
-
-def label_counts(
-    table: pd.DataFrame, labels: Sequence[str], scheme: Scheme = "single_label"
-) -> pd.DataFrame:
-    """Texts per label (every label listed, zero included) or per value range, plus refused texts."""
-    refused = int((table["label"] == "").sum())
-    answered = table[table["label"] != ""]
-    if scheme == "regression":
-        values = answered["score"].astype(float)
-        bins = pd.cut(values, bins=min(8, max(1, values.nunique()))) if len(values) else []
-        counts = Counter(bins)
-        # Enough decimals that neighbouring ranges never print the same.
-        width = min((b.length for b in counts), default=1.0)
-        decimals = max(0, 1 - math.floor(math.log10(width))) if width > 0 else 3
-        rows = [
-            {"label": f"{b.left:.{decimals}f} to {b.right:.{decimals}f}", "texts": counts[b]}
-            for b in sorted(counts, key=lambda b: b.left)
-        ]
-    elif scheme == "multi_label":
-        rows = [
-            {
-                "label": label,
-                "texts": int((answered[f"score_{label}"] > MULTI_LABEL_THRESHOLD).sum()),
-            }
-            for label in labels
-        ]
-    else:
-        counts = Counter(answered["label"])
-        rows = [{"label": label, "texts": counts.get(label, 0)} for label in labels]
-    if refused:
-        rows.append({"label": "refused", "texts": refused})
-    # The count is in each bar's name too: the bars carry their values, whatever the chart's width.
-    return pd.DataFrame(
-        [{"label": f"{r['label']} ({r['texts']:,})", "texts": r["texts"]} for r in rows],
-        columns=["label", "texts"],
-    )
-
-
-def batch_summary(batch: BatchInput, outcomes: Sequence[Outcome]) -> str:
-    """One status line: how many texts, from where, and what happened to them."""
-    failed = sum(isinstance(o, Rejection) and o.model_error for o in outcomes)
-    refused = sum(isinstance(o, Rejection) for o in outcomes) - failed
-    truncated = sum(isinstance(o, Prediction) and o.truncated for o in outcomes)
-    parts = [
-        f"Analysed {len(outcomes) - refused - failed:,} of {len(outcomes):,} texts from "
-        f"{batch.source}."
-    ]
-    if refused:
-        parts.append(f"{refused:,} refused (see the note column).")
-    if failed:
-        parts.append(f"{failed:,} could not be processed by the model (see the note column).")
-    if truncated:
-        parts.append(f"{truncated:,} truncated.")
-    if batch.skipped_blank_lines:
-        parts.append(f"{batch.skipped_blank_lines:,} blank lines skipped.")
-    return " ".join(parts)
+from sentiment_demo.ui.user_errors import user_facing_errors
 
 
 def build_batch_tab(

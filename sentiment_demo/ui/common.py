@@ -1,23 +1,23 @@
-"""What every tab shares: turning outcomes into notices and component values, and user-facing errors."""
+"""What every tab shares: outcomes turned into notices and component values, classifying with progress.
+
+No Gradio import: report functions and their unit tests use it without a server.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import gradio as gr
-
-from sentiment_demo import explain as explanations
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import Outcome, Prediction, Rejection, check_text
-from sentiment_demo.errors import InputError, OverloadedError
-from sentiment_demo.explain import METHOD, Explanation
-from sentiment_demo.schemes import MULTI_LABEL_THRESHOLD, Scheme, read
-from sentiment_demo.served import ClassifyFn, ServedModel
+from sentiment_demo.core import explain as explanations
+from sentiment_demo.core.classifier import Outcome, Prediction, Rejection, Scheme
+from sentiment_demo.core.engine import check_text
+from sentiment_demo.core.explain import METHOD, Explanation
+from sentiment_demo.core.schemes import MULTI_LABEL_THRESHOLD, read
+from sentiment_demo.core.served_model import ClassifyFn, ServedModel
 
 logger = logging.getLogger("sentiment_demo.ui")
 T = TypeVar("T")
@@ -175,31 +175,3 @@ def on_every_model(models: Sequence[ServedModel], work: Callable[[ServedModel], 
         return [work(models[0])]
     with ThreadPoolExecutor(max_workers=len(models)) as pool:
         return list(pool.map(work, models))
-
-
-@contextmanager
-def user_facing_errors(title: str = "Cannot analyse this input") -> Iterator[None]:
-    """Show every failure of one request as a message a person can act on, never an opaque one.
-
-    Input errors show their own message; an overloaded model says "busy"; anything unexpected is
-    logged with its traceback and shown as a short server error.
-    """
-    # The user's mistakes get one log line; only the app's own faults get a traceback.
-    try:
-        yield
-    except gr.Error:
-        raise
-    except OverloadedError as exc:
-        logger.info("busy: %s", exc)
-        raise gr.Error(f"The server is busy: {exc}.", title="Busy", print_exception=False) from None
-    except InputError as exc:
-        logger.info("refused input: %s", exc)
-        raise gr.Error(str(exc), title=title, print_exception=False) from None
-    except Exception as exc:
-        logger.exception("request failed")
-        raise gr.Error(
-            f"Something went wrong on the server ({type(exc).__name__}); it has been logged. "
-            "Please try again in a moment.",
-            title="Server error",
-            print_exception=False,
-        ) from None

@@ -11,9 +11,9 @@ from typing import Any
 import gradio as gr
 
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import Outcome, Prediction
-from sentiment_demo.schemes import read
-from sentiment_demo.served import ServedModel
+from sentiment_demo.core.classifier import Outcome, Prediction
+from sentiment_demo.core.schemes import read
+from sentiment_demo.core.served_model import ServedModel
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
     explain_with,
@@ -21,8 +21,8 @@ from sentiment_demo.ui.common import (
     label_value,
     notice_for,
     on_every_model,
-    user_facing_errors,
 )
+from sentiment_demo.ui.user_errors import user_facing_errors
 
 COMPARE_EXAMPLES = (
     "The plot is not bad at all, and the ending is anything but dull.",
@@ -124,13 +124,13 @@ def build_compare_tab(models: Sequence[ServedModel], settings: Settings) -> None
         "concurrency_id": "compare",
         "concurrency_limit": SLOW_EVENT_CONCURRENCY,
     }
-    compare_btn.click(
+    gr.on(
+        triggers=[compare_btn.click, text_in.submit],
         **compare_kwargs,
         api_name="compare",
         api_description="Classify one text with every served model: per model its scores and a "
         "notice, then whether they agree.",
     )
-    text_in.submit(**compare_kwargs, api_visibility="private")
     explain_btn.click(
         explain_all,
         inputs=[text_in],

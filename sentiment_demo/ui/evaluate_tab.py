@@ -15,25 +15,28 @@ import gradio as gr
 import pandas as pd
 
 from sentiment_demo.config import Settings
+from sentiment_demo.core.served_model import ServedModel
 from sentiment_demo.errors import InputError
-from sentiment_demo.evaluation_report import (
-    ModelEvaluation,
-    evaluate_model,
-    metrics_json,
+from sentiment_demo.evaluation.label_mapping import AUTOMATIC, PRESETS
+from sentiment_demo.evaluation.report import (
     metrics_table,
     mistakes_table,
     per_class_table,
     predictions_table,
 )
+from sentiment_demo.evaluation.run import (
+    evaluation_summary,
+    mapping_rows,
+    plan_evaluation,
+    run_evaluation,
+)
 from sentiment_demo.files import ResultFiles
-from sentiment_demo.label_mapping import AUTOMATIC, PRESETS, mapping_table, read_mapping
-from sentiment_demo.labelled_input import (
+from sentiment_demo.inputs.labelled_input import (
     LabelledTable,
     default_label_column,
     default_text_column,
     read_labelled,
 )
-from sentiment_demo.served import ServedModel
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
     any_column_name,
@@ -42,42 +45,9 @@ from sentiment_demo.ui.common import (
     explain_with,
     explanation_value,
     logger,
-    user_facing_errors,
 )
 from sentiment_demo.ui.evaluation_plots import confusion_figure, reliability_figure
-
-# More distinct values than this means the label column is probably the wrong one (free text, ids).
-MAX_LABEL_VALUES = 50
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
-def _summary(evaluations: Sequence[ModelEvaluation], table: LabelledTable, blank: int) -> str:
-    lines = [f"**{as_markdown_text(table.name)}**: {_count(len(table.records), 'row')}."]
-    if blank:
-        lines.append(f"{_count(blank, 'row')} with an empty text; every model refuses them.")
-    for e in evaluations:
-        left_out = []
-        if e.unmapped:
-            values = as_markdown_text(
-                ", ".join(f"{v!r} ({n:,})" for v, n in sorted(e.unmapped.items()))
-            )
-            left_out.append(
-                f"{_count(sum(e.unmapped.values()), 'row')} whose label maps to nothing: {values}"
-            )
-        if e.refused:
-            left_out.append(f"{_count(e.refused, 'text')} refused")
-        tail = f" Left out: {'; '.join(left_out)}." if left_out else ""
-        if e.scores is None:
-            lines.append(f"- **{e.model}**: no row could be scored.{tail}")
-            continue
-        lines.append(
-            f"- **{e.model}**: accuracy **{e.scores.accuracy:.1%}**, macro-F1 "
-            f"**{e.scores.macro_f1:.3f}** on {_count(e.scores.size, 'text')}.{tail}"
-        )
-    return "\n".join(lines)
+from sentiment_demo.ui.user_errors import user_facing_errors
 
 
 def build_evaluate_tab(
@@ -85,24 +55,14 @@ def build_evaluate_tab(
 ) -> None:
     """The tab's components and its events (`evaluate` in the API), inside the caller's Blocks."""
     by_name = {model.name: model for model in models}
+    model_labels = [(model.name, model.labels) for model in models]
     mapping_headers = ["label in file", "rows", *by_name]
 
     def load(upload: str) -> LabelledTable:
         return read_labelled(Path(upload), settings.max_upload_kb * 1024, settings.max_eval_rows)
 
-    def label_rows(table: LabelledTable, label_column: str) -> list[tuple[str, int]]:
-        values = table.values(label_column)
-        if len(values) > MAX_LABEL_VALUES:
-            raise InputError(
-                f"Column {label_column!r} of {table.name} has {len(values):,} different values; a "
-                f"label column has at most {MAX_LABEL_VALUES}. Pick the column that holds the labels."
-            )
-        return sorted(values.items(), key=lambda item: item[0])
-
     def mapping_value(table: LabelledTable, label_column: str, preset: str) -> pd.DataFrame:
-        rows = mapping_table(
-            label_rows(table, label_column), [(m.name, m.labels) for m in models], preset
-        )
+        rows = mapping_rows(table, label_column, preset, model_labels)
         return pd.DataFrame(rows, columns=mapping_headers)
 
     def on_upload(upload: str | None) -> tuple[Any, Any, Any, str]:
@@ -121,8 +81,7 @@ def build_evaluate_tab(
             gr.Dropdown(choices=table.columns, value=label_column, visible=True),
             mapping,
             f"{as_markdown_text(table.name)}: {len(table.records):,} rows. Check the columns and "
-            "the label mapping, "
-            "then press Evaluate.",
+            "the label mapping, then press Evaluate.",
         )
 
     def on_mapping_inputs(
@@ -159,55 +118,38 @@ def build_evaluate_tab(
         reliability diagram, the mistakes sorted by confidence, the report files (CSV of predictions
         and JSON of metrics) and the metrics as JSON.
         """
-        empty: tuple[Any, ...] = (None, None, None, None, None, None, None)
         try:
             if not upload:
                 raise InputError("Upload a labelled .csv, .tsv or .jsonl file first.")
-            table = load(upload)
-            text_column = text_column or default_text_column(table.columns)
-            label_column = label_column or default_label_column(table.columns, text_column)
-            for role, column in (("text", text_column), ("label", label_column)):
-                if column not in table.columns:
-                    raise InputError(
-                        f"{table.name} has no column {column!r} (the {role} column); its columns "
-                        f"are {', '.join(map(repr, table.columns))}."
-                    )
-            if mapping is None or len(mapping) == 0:
-                mapping = mapping_value(table, label_column, preset)
-            try:
-                mappings = read_mapping(
-                    mapping.values.tolist(), list(by_name), [m.labels for m in models]
-                )
-            except ValueError as exc:
-                raise InputError(f"Label mapping: {exc}.") from None
+            rows = mapping.values.tolist() if mapping is not None and len(mapping) else None
+            plan = plan_evaluation(
+                load(upload), text_column, label_column, preset, rows, model_labels
+            )
         except InputError as exc:
             logger.info("refused evaluation: %s", exc)
-            return (f"⚠️ {as_markdown_text(str(exc))}", *empty)
-        texts = [record.get(text_column, "").strip() for record in table.records]
-        values = [record.get(label_column, "").strip() for record in table.records]
+            return (f"⚠️ {as_markdown_text(str(exc))}", *([None] * 7))
         with user_facing_errors():
-            outcomes = classify_with_models(models, texts, progress)
-        evaluations = [
-            evaluate_model(m.name, m.labels, values, mappings[m.name], o)
-            for m, o in zip(models, outcomes, strict=True)
-        ]
-        report = metrics_json(evaluations, table.name, mappings)
+            run = run_evaluation(
+                plan, model_labels, lambda texts: classify_with_models(models, texts, progress)
+            )
+        evaluations = list(run.evaluations)
+        texts, lines = list(plan.texts), plan.table.lines
         files = [
             results.write_csv(
-                predictions_table(evaluations, texts, values, table.lines), "evaluation-predictions"
+                predictions_table(evaluations, texts, list(plan.values), lines),
+                "evaluation-predictions",
             ),
-            results.write_json(report, "evaluation-metrics"),
+            results.write_json(run.report, "evaluation-metrics"),
         ]
-        blank = sum(1 for text in texts if not text)
         return (
-            _summary(evaluations, table, blank),
+            evaluation_summary(run, as_markdown_text),
             metrics_table(evaluations),
             per_class_table(evaluations),
             confusion_figure(evaluations),
             reliability_figure(evaluations),
-            mistakes_table(evaluations, texts, table.lines),
+            mistakes_table(evaluations, texts, lines),
             files,
-            report,
+            run.report,
         )
 
     def explain_mistake(
@@ -301,13 +243,13 @@ def build_evaluate_tab(
         outputs=[text_column_in, label_column_in, mapping_in, summary_out],
         api_visibility="private",
     )
-    for trigger in (label_column_in.input, preset_in.input):
-        trigger(
-            on_mapping_inputs,
-            inputs=[file_in, label_column_in, preset_in],
-            outputs=[mapping_in, summary_out],
-            api_visibility="private",
-        )
+    gr.on(
+        triggers=[label_column_in.input, preset_in.input],
+        fn=on_mapping_inputs,
+        inputs=[file_in, label_column_in, preset_in],
+        outputs=[mapping_in, summary_out],
+        api_visibility="private",
+    )
     evaluate_btn.click(
         evaluate,
         inputs=[file_in, text_column_in, label_column_in, preset_in, mapping_in],

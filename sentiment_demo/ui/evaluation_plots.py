@@ -14,9 +14,17 @@ matplotlib.use("Agg")  # no display on a server; must precede pyplot
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from sklearn.metrics import ConfusionMatrixDisplay
 
-from sentiment_demo.evaluation_report import ModelEvaluation
+from sentiment_demo.evaluation.report import ModelEvaluation
+
+
+def _room_for_the_plot_label(figure: Figure) -> None:
+    """Room above the titles for Gradio's plot label."""
+    engine = figure.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(h_pad=0.3)
 
 
 def confusion_figure(evaluations: Sequence[ModelEvaluation]) -> Figure | None:
@@ -27,7 +35,7 @@ def confusion_figure(evaluations: Sequence[ModelEvaluation]) -> Figure | None:
     figure, axes = plt.subplots(
         1, len(scored), figsize=(4.2 * len(scored), 4.3), squeeze=False, layout="constrained"
     )
-    figure.get_layout_engine().set(h_pad=0.3)  # room above the titles for Gradio's plot label
+    _room_for_the_plot_label(figure)
     for axis, evaluation in zip(axes[0], scored, strict=True):
         assert evaluation.scores is not None
         display = ConfusionMatrixDisplay(
@@ -51,7 +59,7 @@ def reliability_figure(evaluations: Sequence[ModelEvaluation]) -> Figure | None:
     if not scored:
         return None
     figure, axis = plt.subplots(figsize=(6.0, 4.8), layout="constrained")
-    figure.get_layout_engine().set(h_pad=0.3)  # room above the axes for Gradio's plot label
+    _room_for_the_plot_label(figure)
     axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
     for evaluation in scored:
         assert evaluation.scores is not None

@@ -9,10 +9,9 @@ from pathlib import Path
 import gradio as gr
 
 from sentiment_demo.config import Settings
-from sentiment_demo.lexicon import VADER_NAME
-from sentiment_demo.loading import ModelInfo
-from sentiment_demo.schemes import SCHEME_DESCRIPTIONS, has_generic_names
-from sentiment_demo.served import ServedModel
+from sentiment_demo.core.classifier import ModelInfo
+from sentiment_demo.core.schemes import SCHEME_DESCRIPTIONS, has_generic_names
+from sentiment_demo.core.served_model import ServedModel
 
 
 def _bullets(rows: dict[str, str]) -> str:
@@ -23,7 +22,7 @@ def _bullets(rows: dict[str, str]) -> str:
 def model_markdown(info: ModelInfo, settings: Settings) -> str:
     """One model's panel: what is loaded, where, its memory, labels and limits."""
     labels = ", ".join(f"`{label}`" for label in info.labels)
-    if info.model == VADER_NAME:
+    if info.backend == "vader":
         return _bullets(
             {
                 "Model": "VADER, a lexicon and rules (vaderSentiment 3.3.2, Hutto & Gilbert 2014)",
@@ -35,7 +34,7 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
                 "Longest accepted text": f"{settings.max_text_chars:,} characters, read whole",
             }
         )
-    if info.device == "remote":
+    if info.backend == "remote":
         source = f"`{info.model}` (remote endpoint)"
     elif info.is_local:
         source = f"`{Path(info.model).name}` (local folder, embedded in this app)"

@@ -18,19 +18,19 @@ import gradio as gr
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from sentiment_demo.api import add_api_routes
-from sentiment_demo.asgi import ASGIApp, Message, Receive, Scope, Send
-from sentiment_demo.auth import BasicAuthGuard, LoginThrottle
-from sentiment_demo.body_limit import BodySizeLimit
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import BatchEngine, Classifier, Outcome, Rejection
+from sentiment_demo.core.classifier import Classifier, ModelInfo, Outcome, Rejection
+from sentiment_demo.core.engine import BatchEngine
+from sentiment_demo.core.metrics import Metrics
+from sentiment_demo.core.scheduler import BatchScheduler
+from sentiment_demo.core.served_model import ServedModel, display_names
 from sentiment_demo.errors import OverloadedError
 from sentiment_demo.files import KEEP_SECONDS, CacheSweeper, ResultFiles
-from sentiment_demo.loading import ModelInfo
-from sentiment_demo.metrics import Metrics
-from sentiment_demo.scheduler import BatchScheduler
-from sentiment_demo.served import ServedModel, display_names
 from sentiment_demo.ui import build_demo
+from sentiment_demo.web.auth import BasicAuthGuard, LoginThrottle
+from sentiment_demo.web.body_limit import BodySizeLimit
+from sentiment_demo.web.queue_full import CountQueueFull
+from sentiment_demo.web.routes import add_api_routes
 
 
 @dataclass
@@ -107,7 +107,7 @@ def _log_mcp_client_in(demo: gr.Blocks, url: str, login: tuple[str, str]) -> Non
 
     server = getattr(demo, "mcp_server_obj", None)
     if server is None or not hasattr(server, "_client_instance"):
-        raise RuntimeError("Gradio's MCP server changed: cannot give it the login; see serving.py")
+        raise RuntimeError("Gradio's MCP server changed: cannot give it the login; see service.py")
     server._client_instance = Client(
         url,
         auth=login,
@@ -194,30 +194,6 @@ def outcome_name(outcome: Outcome) -> str:
     if isinstance(outcome, Rejection):
         return "failed" if outcome.model_error else "rejected"
     return "ok"
-
-
-class CountQueueFull:
-    """ASGI middleware: count Gradio's own "queue is full" answers (HTTP 503) as overloaded UI requests.
-
-    Gradio refuses them before any handler of ours runs, so /metrics would not see them otherwise.
-    """
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on, counting a 503 answer."""
-        if scope["type"] != "http" or not scope["path"].startswith("/gradio_api/"):
-            await self.app(scope, receive, send)
-            return
-
-        async def counting_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 503:
-                self.metrics.requests.labels("ui", "overloaded").inc()
-            await send(message)
-
-        await self.app(scope, receive, counting_send)
 
 
 def _counted(

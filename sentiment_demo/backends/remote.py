@@ -14,9 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from huggingface_hub import InferenceClient
 
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import LabelScore, Prediction
+from sentiment_demo.core.classifier import WARMUP_TEXTS, LabelScore, ModelInfo, Prediction
 from sentiment_demo.errors import ModelLoadError
-from sentiment_demo.loading import WARMUP_TEXTS, ModelInfo
 
 
 class RemoteClassifier:
@@ -46,6 +45,11 @@ class RemoteClassifier:
         return list(self._pool.map(self._one, texts))
 
 
+def load(spec: str, settings: Settings) -> tuple[RemoteClassifier, ModelInfo]:
+    """The backend hook (see backends/__init__.py): the endpoint at URL `spec`."""
+    return load_remote_classifier(settings.with_overrides(endpoint=spec))
+
+
 def load_remote_classifier(settings: Settings) -> tuple[RemoteClassifier, ModelInfo]:
     """Connect to settings.endpoint and learn its labels with a first call.
 
@@ -68,6 +72,7 @@ def load_remote_classifier(settings: Settings) -> tuple[RemoteClassifier, ModelI
     info = ModelInfo(
         model=settings.endpoint,
         device="remote",
+        backend="remote",
         dtype="n/a (remote)",
         labels=labels,
         max_tokens=0,

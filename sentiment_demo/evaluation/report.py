@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sentiment_demo.engine import Outcome, Prediction
-from sentiment_demo.scoring import Scores, score
+from sentiment_demo.core.classifier import Outcome, Prediction
+from sentiment_demo.evaluation.scoring import Scores, score
 
 
 @dataclass(frozen=True)

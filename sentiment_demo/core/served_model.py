@@ -10,8 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sentiment_demo.engine import Outcome
-from sentiment_demo.loading import ModelInfo
+from sentiment_demo.core.classifier import ModelInfo, Outcome
 
 ClassifyFn = Callable[[Sequence[object]], list[Outcome]]
 

@@ -7,7 +7,7 @@ itself (`max_file_size`). The answer uses TEI's error body, like the JSON routes
 
 from __future__ import annotations
 
-from sentiment_demo.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
+from sentiment_demo.web.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
 
 
 class _BodyTooLarge(Exception):

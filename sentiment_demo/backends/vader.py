@@ -16,10 +16,9 @@ from collections.abc import Sequence
 import psutil
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from sentiment_demo.engine import LabelScore, Prediction
-from sentiment_demo.loading import ModelInfo
+from sentiment_demo.config import Settings
+from sentiment_demo.core.classifier import LabelScore, ModelInfo, Prediction
 
-VADER_NAME = "vader"
 LABELS = ("negative", "neutral", "positive")
 THRESHOLD = 0.05  # Hutto & Gilbert's published cut-off on the compound score
 SCALE = 4.0
@@ -87,7 +86,8 @@ def load_vader(max_batch_size: int) -> tuple[VaderClassifier, ModelInfo]:
     memory_before = psutil.Process().memory_info().rss
     classifier = VaderClassifier(max_batch_size)
     info = ModelInfo(
-        model=VADER_NAME,
+        model="vader",
+        backend="vader",
         device="cpu",
         dtype="none (lexicon)",
         labels=LABELS,
@@ -103,3 +103,8 @@ def load_vader(max_batch_size: int) -> tuple[VaderClassifier, ModelInfo]:
         memory_bytes=max(0, psutil.Process().memory_info().rss - memory_before),
     )
     return classifier, info
+
+
+def load(spec: str, settings: Settings) -> tuple[VaderClassifier, ModelInfo]:
+    """The backend hook (see backends/__init__.py): `vader` needs nothing but the batch size."""
+    return load_vader(settings.max_batch_size)

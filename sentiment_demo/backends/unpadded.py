@@ -5,7 +5,7 @@ on random batches of review texts it ran at 0.6-0.7x the speed of length-sorted 
 Here the texts of a batch are packed end to end, so every Linear, LayerNorm and GELU runs on exactly the
 tokens that exist; only attention, a small share of the work, is scattered back into a padded
 [batch, heads, length, length] layout with a key mask. The result equals the padded forward up to
-rounding, and loading.py checks that on real texts before using it.
+rounding, and transformers_backend.py checks that on real texts before using it.
 
 The packed token count is rounded up to a few fixed sizes (see `packed_rows`): oneDNN builds and keeps
 kernels for every matrix shape it meets, so serving every possible count made the process grow by
@@ -14,6 +14,8 @@ bounded; the filler rows cost at most an eighth more work in the dense layers an
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +37,9 @@ class UnpaddedBertForward:
     def __init__(self, model: PreTrainedModel) -> None:
         """Use `from_model`, which checks the architecture first."""
         self.model = model
-        self.bert = model.bert
+        # Typed loosely by transformers (Tensor | Module); the layout is checked in from_model.
+        self.bert: Any = model.bert
+        self.classifier: Any = model.classifier
         config = model.config
         self.hidden = config.hidden_size
         self.heads = config.num_attention_heads
@@ -96,7 +100,8 @@ class UnpaddedBertForward:
             hidden = layer.output.LayerNorm(layer.output.dense(layer.intermediate(hidden)) + hidden)
         first_tokens = torch.cumsum(lengths, 0) - lengths  # [CLS] of each text
         pooled = self.bert.pooler(hidden[first_tokens][:, None, :])
-        return self.model.classifier(pooled)
+        logits: torch.Tensor = self.classifier(pooled)
+        return logits
 
     def _padded(
         self, packed: torch.Tensor, slots: torch.Tensor, batch: int, width: int

@@ -22,13 +22,12 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from sentiment_demo import __version__
-from sentiment_demo.auth import CHALLENGE, UNAUTHORIZED_BODY, basic_auth_ok
 from sentiment_demo.config import Settings
-from sentiment_demo.engine import LabelScore, Outcome, Prediction, Rejection
+from sentiment_demo.core.classifier import LabelScore, ModelInfo, Outcome, Prediction, Rejection
+from sentiment_demo.core.metrics import Metrics
+from sentiment_demo.core.scheduler import BatchScheduler
 from sentiment_demo.errors import OverloadedError
-from sentiment_demo.loading import ModelInfo
-from sentiment_demo.metrics import Metrics
-from sentiment_demo.scheduler import BatchScheduler
+from sentiment_demo.web.auth import CHALLENGE, UNAUTHORIZED_BODY, basic_auth_ok
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,8 @@ async def _unless_client_leaves(
     """
     result = asyncio.wrap_future(future)
     gone = asyncio.ensure_future(_disconnected(request))
-    await asyncio.wait({result, gone}, return_when=asyncio.FIRST_COMPLETED)
+    racing: set[asyncio.Future[Any]] = {result, gone}
+    await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
     if result.done():
         gone.cancel()
         return result.result()

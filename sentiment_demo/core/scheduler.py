@@ -24,10 +24,12 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 
-from sentiment_demo.engine import BatchEngine, Outcome, Prediction, Rejection
+from sentiment_demo.core.classifier import Outcome, Prediction, Rejection
+from sentiment_demo.core.engine import BatchEngine
+from sentiment_demo.core.metrics import Metrics
 from sentiment_demo.errors import OverloadedError
-from sentiment_demo.metrics import Metrics
 
 LANES = ("ui", "api")
 LANE_NAMES = {"ui": "browser users", "api": "API clients"}
@@ -142,14 +144,14 @@ class BatchScheduler:
                 if parent.done():
                     return
                 if done.exception() is not None:
-                    parent.set_exception(done.exception())  # type: ignore[arg-type]
+                    parent.set_exception(done.exception())
                     return
                 results[index] = done.result()
                 if all(r is not None for r in results):
                     parent.set_result([o for r in results for o in r or []])
 
         for index, chunk in enumerate(chunks):
-            chunk.future.add_done_callback(lambda done, i=index: on_chunk_done(i, done))
+            chunk.future.add_done_callback(partial(on_chunk_done, index))
 
         def on_parent_done(done: Future[list[Outcome]]) -> None:
             if done.cancelled():

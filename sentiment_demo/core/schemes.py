@@ -12,11 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-from sentiment_demo.engine import Prediction
+from sentiment_demo.core.classifier import Prediction, Scheme
 
-Scheme = Literal["single_label", "multi_label", "regression"]
 # Multi-label models are trained with a sigmoid per label; 0.5 is the decision point they are trained for.
 MULTI_LABEL_THRESHOLD = 0.5
 GENERIC_LABEL = re.compile(r"LABEL_\d+")

@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from sentiment_demo.batch_input import csv_dialect, csv_header, default_column, read_upload
 from sentiment_demo.errors import InputError
+from sentiment_demo.inputs.batch_input import csv_dialect, csv_header, default_column, read_upload
 
 SUFFIXES = (".csv", ".tsv", ".jsonl")
 LABEL_COLUMNS = ("label", "labels", "sentiment", "gold", "target", "class", "rating", "stars")

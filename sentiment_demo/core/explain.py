@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sentiment_demo.engine import Outcome, Prediction, Rejection
+from sentiment_demo.core.classifier import Outcome, Prediction, Rejection
 
 METHOD = "leave-one-word-out occlusion"
 WORD = re.compile(r"\w[\w'’-]*|[^\w\s]+")

@@ -1,6 +1,6 @@
 """HTTP Basic credentials for the routes Gradio's login does not cover, and a throttle on failed logins.
 
-Gradio's login protects its own pages and API; /predict, /info, /metrics (api.py) and the MCP server
+Gradio's login protects its own pages and API; /predict, /info, /metrics (routes.py) and the MCP server
 (mounted by Gradio, but left open by it: checked on gradio 6.31) check the same user:password pairs
 here, sent as HTTP Basic auth. LoginThrottle slows down a client that keeps guessing, on every route.
 """
@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Sequence
 
-from sentiment_demo.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
+from sentiment_demo.web.asgi import ASGIApp, Message, Receive, Scope, Send, send_json
 
 Credentials = Sequence[tuple[str, str]]
 UNAUTHORIZED_BODY = {"error": "authentication required", "error_type": "Unauthorized"}

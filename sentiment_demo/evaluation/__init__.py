@@ -1,0 +1,1 @@
+"""Scoring a model on labelled data: metrics (scikit-learn), label mapping, the per-model report."""

@@ -1,0 +1,1 @@
+"""Reading what users send: pasted text and Batch uploads, labelled files for Evaluate."""
