@@ -45,11 +45,15 @@ def parse_limit(value: str) -> tuple[str, float]:
     """`CAPABILITY=RATE`, the rate as 0.2 or 20%."""
     name, sep, raw = value.partition("=")
     if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"expected CAPABILITY=RATE (e.g. negation=0.2), got {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected CAPABILITY=RATE (e.g. negation=0.2), got {value!r}"
+        )
     try:
         rate = float(raw.strip().rstrip("%")) / (100 if raw.strip().endswith("%") else 1)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r}: the rate must be a number like 0.2 or 20%") from None
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: the rate must be a number like 0.2 or 20%"
+        ) from None
     if not 0 <= rate <= 1:
         raise argparse.ArgumentTypeError(f"{value!r}: the rate must be between 0 and 1 (or 0-100%)")
     return name.strip(), rate
@@ -78,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when CAPABILITY fails more often than RATE (0.2 or 20%%); repeatable",
     )
     parser.add_argument(
-        "--tests", type=Path, help="your own tests: a .csv/.tsv/.jsonl with text, expected, capability"
+        "--tests",
+        type=Path,
+        help="your own tests: a .csv/.tsv/.jsonl with text, expected, capability",
     )
     parser.add_argument("--no-suite", action="store_true", help="run only the --tests file")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generation seed")

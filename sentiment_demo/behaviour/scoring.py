@@ -128,7 +128,9 @@ class CaseResult:
     culprit: str = ""
 
 
-def score_case(case: TestCase, readings: Sequence[Reading | Rejection], view: LabelView) -> CaseResult:
+def score_case(
+    case: TestCase, readings: Sequence[Reading | Rejection], view: LabelView
+) -> CaseResult:
     """Score one case from the readings of its texts (in the case's order)."""
     refused = [r for r in readings if isinstance(r, Rejection)]
     if refused:
@@ -140,7 +142,9 @@ def score_case(case: TestCase, readings: Sequence[Reading | Rejection], view: La
     if case.test_type == "mft":
         allowed = view.admits(case.expect)
         if allowed is None:
-            return CaseResult(case, "skip", sentiments, signed, "only neutral passes; no neutral label")
+            return CaseResult(
+                case, "skip", sentiments, signed, "only neutral passes; no neutral label"
+            )
         if sentiments[0] not in allowed:
             note = f"expected {case.expect}, got {sentiments[0]}"
             return CaseResult(case, "fail", sentiments, signed, note, case.texts[0])
@@ -309,7 +313,10 @@ def score_model(
     notes = []
     if not view.has_neutral:
         skipped = sum(
-            1 for results in by_capability.values() for r in results if r.note.startswith("only neutral")
+            1
+            for results in by_capability.values()
+            for r in results
+            if r.note.startswith("only neutral")
         )
         notes.append(
             f"no neutral label: {skipped} cases that only a neutral answer passes were skipped; "

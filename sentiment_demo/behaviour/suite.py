@@ -226,15 +226,16 @@ def _draw(text: str, words: dict[str, list[str]], rng: random.Random) -> dict[st
             continue
         base = _SLOT_NUMBER.sub("", slot)
         if base not in words:
-            raise ValueError(f"template {text!r} names {{{slot}}}, but lexicon.json has no {base!r}")
+            raise ValueError(
+                f"template {text!r} names {{{slot}}}, but lexicon.json has no {base!r}"
+            )
         taken = {values[s] for s in values if _SLOT_NUMBER.sub("", s) == base}
         values[slot] = rng.choice([w for w in words[base] if w not in taken])
     return values
 
 
 def _fill(template: dict[str, Any], values: dict[str, str]) -> str:
-    text = template["text"].format(**values)
-    text = text[0].upper() + text[1:] if template["text"][0] != template["text"][0].lower() else text
+    text = str(template["text"]).format(**values)
     return text.upper() if template.get("upper") else text
 
 
@@ -268,7 +269,9 @@ def perturb(
             return text
         i = rng.choice(candidates)
         token = tokens[i]
-        letters = [j for j in range(len(token) - 1) if token[j].isalpha() and token[j + 1].isalpha()]
+        letters = [
+            j for j in range(len(token) - 1) if token[j].isalpha() and token[j + 1].isalpha()
+        ]
         j = rng.choice(letters)
         swapped = token[:j] + token[j + 1] + token[j] + token[j + 2 :]
         if swapped == token:  # "ll": swap with a different pair if there is one

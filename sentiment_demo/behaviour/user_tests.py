@@ -64,7 +64,9 @@ def read_user_tests(path: Path, max_bytes: int, max_rows: int) -> list[TestCase]
     return cases
 
 
-def _case(name: str, line: int, row_id: str, text: str, expected: str, ids: dict[str, str]) -> TestCase:
+def _case(
+    name: str, line: int, row_id: str, text: str, expected: str, ids: dict[str, str]
+) -> TestCase:
     key = expected.lower()
     key = SYNONYMS.get(key, key)
     case_id = f"user-{row_id}"
