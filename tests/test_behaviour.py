@@ -466,3 +466,18 @@ def test_the_tab_runs_a_users_file_with_a_label_coding(client: Client, tmp_path:
     assert refused.startswith("⚠️ Nothing to run")
     _table, chart, _failures, files, report = rest
     assert (chart, files, report) == (None, None, None), rest
+
+
+def test_the_recipe_card_gets_the_capability_table(
+    tmp_path: Path, vader_engine: tuple[BatchEngine, ModelInfo]
+) -> None:
+    from recipe.card import behaviour_section
+    from recipe.evaluate import figures_only
+
+    report = figures_only(_run(generate_suite(), *vader_engine).as_json())
+    assert "seconds" not in report
+    assert "failures" not in report["models"]["vader"]["capabilities"]["negation"]
+    section = behaviour_section(report)
+    assert "| negation | mft | 160 | 40 | 25.0% |" in section
+    assert "compound score" in section
+    assert behaviour_section(None) == ""

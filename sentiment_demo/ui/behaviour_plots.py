@@ -11,6 +11,7 @@ matplotlib.use("Agg")  # no display on a server; must precede pyplot
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from sentiment_demo.behaviour.scoring import BehaviourReport
 
@@ -22,9 +23,15 @@ def failure_rate_figure(report: BehaviourReport) -> Figure | None:
     if not models or not names:
         return None
     height = 0.8 / len(models)
+    # The legend sits above the axes; Gradio's plot label covers the figure's top left corner.
     figure, axis = plt.subplots(
-        figsize=(7.5, 1.0 + 0.32 * len(names) * max(2, len(models))), layout="constrained"
+        # Narrow, so that on a phone the figure is shrunk little and its words stay readable.
+        figsize=(5.2, 1.2 + 0.3 * len(names) * max(2, len(models))),
+        layout="constrained",
     )
+    engine = figure.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(h_pad=0.45)
     for offset, behaviour in enumerate(models):
         ys, rates, labels = [], [], []
         for row, capability in enumerate(names):
@@ -38,15 +45,19 @@ def failure_rate_figure(report: BehaviourReport) -> Figure | None:
             rates.append(100 * rate)
             labels.append(f"{100 * rate:.0f}%")
         bars = axis.barh(ys, rates, height=height * 0.92, label=behaviour.model)
-        axis.bar_label(bars, labels, padding=3, fontsize=8)
-    axis.set_yticks(range(len(names)), names)
+        axis.bar_label(bars, labels, padding=3, fontsize=9)
+    axis.set_yticks(range(len(names)), names, fontsize=10)
     axis.invert_yaxis()  # the first capability on top, as in the table
     axis.set_xlim(0, 110)  # room for the label of a bar at 100%
     axis.set_xticks(range(0, 101, 20), [f"{tick}%" for tick in range(0, 101, 20)])
-    axis.set_xlabel("failure rate (% of the capability's tested cases)")
+    axis.set_xlabel("failure rate (% of tested cases)", fontsize=10)
     axis.grid(axis="x", alpha=0.3)
     axis.legend(
-        loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(models), fontsize=8, frameon=False
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        ncol=min(3, len(models)),
+        fontsize=9,
+        frameon=False,
     )
     plt.close(figure)
     return figure
