@@ -149,7 +149,7 @@ def build_behaviour_tab(
         with user_facing_errors():
             result = explain_with(model, text, settings)
         highlighted, notice = explanation_value(result, model.info.scheme)
-        where = as_markdown_text(f"{capability}, {row[2]}: expected {row[4]}; {row[5]}")
+        where = as_markdown_text(f"{capability}, {row[2]}: {row[5]}")
         return highlighted, f"**{as_markdown_text(name)}**, {where}. {notice}"
 
     with gr.Tab("Behaviour"):
