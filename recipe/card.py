@@ -163,14 +163,47 @@ def _sources(training: dict[str, Any], sources: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
+def behaviour_section(behaviour: dict[str, Any] | None) -> str:
+    """The capability table of behaviour.json (a `python -m sentiment_demo.behaviour` report)."""
+    if not behaviour:
+        return ""
+    suite = behaviour["suite"]
+    model, results = next(iter(behaviour["models"].items()))
+    rows = []
+    for capability, r in results["capabilities"].items():
+        rate = "not tested" if r["failure_rate"] is None else f"{r['failure_rate']:.1%}"
+        rows.append(
+            f"| {capability} | {', '.join(r['test_types'])} | {r['tested']:,} | {r['failed']:,} | "
+            f"{rate} |"
+        )
+    notes = "".join(f" {note[0].upper()}{note[1:]}." for note in results["notes"])
+    return (
+        f"""
+## Capabilities (behavioural tests)
+
+What the model can and cannot do, capability by capability (CheckList-style: mft = an expected
+label, inv = an edit that must not change the label, dir = an edit that must move the score): the
+kit's built-in suite, seed {suite["seed"]}, {suite["half"]} half, {suite["cases"]:,} cases, float32.
+`python -m sentiment_demo.behaviour --model models/{model} --output report.json` reproduces it and
+lists every failing case.{notes}
+
+| capability | test | cases | failed | failure rate |
+|---|---|---:|---:|---:|
+"""
+        + "\n".join(rows)
+        + "\n"
+    )
+
+
 def write_card(
     model_dir: Path,
     training: dict[str, Any],
     figures: dict[str, Any],
     sources: dict[str, Any] | None,
     name: str,
+    behaviour: dict[str, Any] | None = None,
 ) -> None:
-    """Write model_dir/README.md."""
+    """Write model_dir/README.md; `behaviour` (behaviour.json) adds the capability table."""
     recipe = training["recipe"]
     labels = training["labels"]
     eval_results = []
@@ -237,7 +270,7 @@ the model calls something else is in `evaluation.json`, with the figures over al
 ## Calibration
 
 {_calibration(figures, training["temperature"])}
-
+{behaviour_section(behaviour)}
 ## Data
 
 {splits["train"]:,} / {splits["validation"]:,} / {splits["test"]:,} texts (train / validation / test),

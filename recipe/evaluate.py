@@ -32,6 +32,7 @@ from recipe.labelled_data import (
     rename_labels,
 )
 from sentiment_demo.backends.transformers_backend import load_classifier
+from sentiment_demo.behaviour import generate_suite, run_suite
 from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import Prediction
 from sentiment_demo.core.engine import BatchEngine
@@ -226,8 +227,32 @@ def evaluate_folder(
         )
         figures["sets"][labelled.name] = entry
     (model_dir / "evaluation.json").write_text(json.dumps(figures, indent=2) + "\n")
+    measure_behaviour(model_dir, card_name or model_dir.name)
     write_card_from_figures(model_dir, card_name, inputs.sources_info)
     return figures
+
+
+def measure_behaviour(model_dir: Path, name: str) -> dict[str, Any]:
+    """The behavioural suite on the model (float32, the app's loader and engine): behaviour.json.
+
+    The failing cases and the run time are left out, so an unchanged model rewrites the same file.
+    """
+    settings = Settings(model=str(model_dir), dtype="float32", device="cpu", warmup=False)
+    classifier, info = load_classifier(settings)
+    engine = BatchEngine(classifier, settings.max_text_chars)
+    report = run_suite(generate_suite(), [(name, info)], lambda texts: [engine.classify(texts)])
+    behaviour = figures_only(report.as_json())
+    (model_dir / "behaviour.json").write_text(json.dumps(behaviour, indent=2) + "\n")
+    return behaviour
+
+
+def figures_only(report: dict[str, Any]) -> dict[str, Any]:
+    """A behaviour report without its failing cases and run time: what a card shows."""
+    report = {key: value for key, value in report.items() if key != "seconds"}
+    for model in report["models"].values():
+        for figures in model["capabilities"].values():
+            figures.pop("failures", None)
+    return report
 
 
 def write_card_from_figures(

@@ -28,8 +28,8 @@ from huggingface_hub.errors import HfHubHTTPError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPACE_CARD = REPO_ROOT / "spaces" / "README.md"
 EMBEDDED_MODEL = "models/minilm-sentiment"
-# The app: app.py, its requirements, and every module of the package (found, so a new module is never
-# left out of a Space); the recipe, tests and benchmarks stay behind.
+# The app: app.py, its requirements, every module of the package and the package's data files (found,
+# so a new module is never left out of a Space); the recipe, tests and benchmarks stay behind.
 APP_ROOT_FILES = ("app.py", "requirements.txt")
 APP_PACKAGE = "sentiment_demo"
 
@@ -38,7 +38,8 @@ def app_files(root: Path = REPO_ROOT) -> list[str]:
     """The files of the app a Space runs, relative to `root`."""
     modules = sorted(
         path.relative_to(root).as_posix()
-        for path in (root / APP_PACKAGE).rglob("*.py")
+        for pattern in ("*.py", "data/*.json")
+        for path in (root / APP_PACKAGE).rglob(pattern)
         if "__pycache__" not in path.parts
     )
     return [*APP_ROOT_FILES, *modules]

@@ -33,6 +33,11 @@ def logits_of(compound: float) -> tuple[float, float, float]:
     )
 
 
+def compound_of(raw_positive: float, raw_negative: float) -> float:
+    """VADER's compound score back from the positive and negative logits of `logits_of`."""
+    return (raw_positive - raw_negative) / (2 * SCALE)
+
+
 def label_of(compound: float) -> str:
     """VADER's published rule."""
     if compound >= THRESHOLD:

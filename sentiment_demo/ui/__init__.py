@@ -16,6 +16,7 @@ from sentiment_demo.core.served_model import ServedModel
 from sentiment_demo.files import ResultFiles
 from sentiment_demo.ui.analyse_tab import build_analyse_tab
 from sentiment_demo.ui.batch_tab import build_batch_tab
+from sentiment_demo.ui.behaviour_tab import build_behaviour_tab
 from sentiment_demo.ui.compare_tab import build_compare_tab
 from sentiment_demo.ui.evaluate_tab import build_evaluate_tab
 from sentiment_demo.ui.model_tab import build_model_tab
@@ -42,5 +43,6 @@ def build_demo(
         build_compare_tab(models, settings)
         build_batch_tab(models, settings, results)
         build_evaluate_tab(models, settings, results)
+        build_behaviour_tab(models, settings, results)
         build_model_tab(models, settings)
     return cast(gr.Blocks, demo)
