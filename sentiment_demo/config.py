@@ -18,6 +18,10 @@ DEFAULT_MODEL = REPO_ROOT / "models" / "minilm-sentiment"
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 BACKENDS = ("local", "remote")
+# Upload limits that the readers in inputs/ also take as defaults, so that a call without settings
+# (a test, a script) gets the app's limits.
+MAX_COLUMNS = 1000
+MAX_HEADER_KB = 64
 
 
 def _bool(value: str) -> bool:
@@ -111,6 +115,25 @@ class Settings:
     )
     max_upload_kb: int = _setting(
         1024, "largest accepted upload in the Batch tab, in KiB", cast=int, minimum=1
+    )
+    max_columns: int = _setting(
+        MAX_COLUMNS,
+        "most columns in an uploaded CSV or TSV file (and keys in a JSON-lines file)",
+        cast=int,
+        minimum=1,
+    )
+    max_header_kb: int = _setting(
+        MAX_HEADER_KB,
+        "longest first line (the header) of an uploaded CSV or TSV file, in KiB",
+        cast=int,
+        minimum=1,
+    )
+    parse_seconds: float = _setting(
+        10.0,
+        "longest an upload may take to read, in seconds; files are read in a separate process, "
+        "which is stopped when the time is up",
+        cast=float,
+        minimum=1,
     )
     file_lifetime: int = _setting(
         3600,

@@ -1,7 +1,9 @@
 """Turns what a user gives the Batch tab (pasted lines, a .txt or .csv upload) into a list of texts.
 
-It enforces the row and size limits and rejects undecodable or malformed files with a message that says
-what is wrong and where. It knows nothing about models or Gradio.
+It enforces the row, size, column and header limits and rejects undecodable or malformed files with a
+message that says what is wrong and where. Every step is linear in the file's size; the tabs still run
+these readers in a child process with a time limit (parse_worker). It knows nothing about models or
+Gradio.
 """
 
 from __future__ import annotations
@@ -10,10 +12,16 @@ import codecs
 import csv
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from sentiment_demo.config import MAX_COLUMNS, MAX_HEADER_KB
 from sentiment_demo.errors import InputError
+
+if TYPE_CHECKING:
+    from _csv import Reader  # the reader's type exists only in the type stubs
 
 PREFERRED_COLUMNS = ("text", "review", "sentence", "content", "comment", "body", "message")
 
@@ -57,8 +65,11 @@ def texts_from_lines(raw: str, max_rows: int, source: str = "pasted text") -> Ba
     return BatchInput(texts, rows, source, blank)
 
 
-def read_upload(path: Path, max_bytes: int) -> str:
-    """The text of an uploaded file, checked for size and UTF-8 encoding."""
+def read_upload(path: Path, max_bytes: int, kinds: str = "a .txt or .csv file") -> str:
+    """The text of an uploaded file, checked for size and UTF-8 encoding.
+
+    `kinds` names the files the calling tab accepts, for the message about a binary file.
+    """
     if not path.is_file():
         raise InputError(
             f"{path.name} is no longer on the server: uploads are kept for a limited time "
@@ -74,7 +85,7 @@ def read_upload(path: Path, max_bytes: int) -> str:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Spreadsheets save "Unicode text" as UTF-16 with a byte-order mark.
         try:
-            return _text_only(data.decode("utf-16"), path.name)
+            return _text_only(data.decode("utf-16"), path.name, kinds)
         except UnicodeDecodeError:
             raise InputError(
                 f"{path.name} starts like UTF-16 text but cannot be decoded as UTF-16. Save the "
@@ -88,22 +99,65 @@ def read_upload(path: Path, max_bytes: int) -> str:
             f"{path.name} is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} cannot be "
             "decoded. Save the file as UTF-8 and upload it again."
         ) from None
-    return _text_only(text, path.name)
+    return _text_only(text, path.name, kinds)
 
 
-def _text_only(text: str, name: str) -> str:
+def _text_only(text: str, name: str, kinds: str) -> str:
     if "\x00" in text:
-        raise InputError(f"{name} looks like a binary file, not text. Upload a .txt or .csv file.")
+        raise InputError(f"{name} looks like a binary file, not text. Upload {kinds}.")
     return text
 
 
-def csv_dialect(text: str) -> type[csv.Dialect]:
-    """The file's delimiter (comma, semicolon, tab or bar), sniffed from its first lines."""
-    sample = "\n".join(text.splitlines()[:20])
+@dataclass(frozen=True)
+class CsvFormat:
+    """How a delimited file is written: its separator. Quotes are always RFC 4180's double quotes."""
+
+    delimiter: str = ","
+
+    def reader(self, stream: io.StringIO) -> Reader:
+        """A strict reader over the whole text: quoted line breaks stay inside their field."""
+        # skipinitialspace: `a, "b, c"` (a space after the separator) is two fields, as spreadsheets
+        # and Python's csv.Sniffer read it.
+        return csv.reader(stream, delimiter=self.delimiter, skipinitialspace=True, strict=True)
+
+
+SNIFF_RECORDS = 20
+
+
+def csv_format(text: str, preferred: str = DELIMITERS) -> CsvFormat:
+    """The file's separator (comma, semicolon, tab or bar), told from its first whole records.
+
+    Each candidate reads the first SNIFF_RECORDS records with the csv module's C parser, so quoted
+    line breaks never cut a record and the cost is linear in the text read. The winner is the one
+    whose header splits into most fields while the records below agree with it: the most records
+    with the header's field count, then the most fields, then the order of `preferred`. With no
+    candidate that splits the header, the file has one column, read as a comma-separated file.
+    """
+    best: tuple[float, int, int] | None = None
+    chosen = ","
+    for rank, delimiter in enumerate(preferred):
+        counts = _field_counts(text, delimiter)
+        if not counts or counts[0] < 2:
+            continue
+        agreeing = sum(count == counts[0] for count in counts) / len(counts)
+        score = (agreeing, counts[0], -rank)
+        if best is None or score > best:
+            best, chosen = score, delimiter
+    return CsvFormat(chosen)
+
+
+def _field_counts(text: str, delimiter: str) -> list[int]:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+    counts: list[int] = []
     try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
-    except csv.Error:  # one column, or nothing to tell by: the standard comma
-        return csv.excel
+        for record in reader:
+            if record:
+                counts.append(len(record))
+                if len(counts) >= SNIFF_RECORDS:
+                    break
+    except csv.Error:  # a field over the csv module's size limit: judge on what was read
+        pass
+    return counts
 
 
 def looks_like_text(cell: str) -> bool:
@@ -112,17 +166,36 @@ def looks_like_text(cell: str) -> bool:
 
 
 def csv_header(
-    text: str, name: str = "the file", dialect: type[csv.Dialect] | None = None
+    text: str,
+    name: str = "the file",
+    form: CsvFormat | None = None,
+    *,
+    max_columns: int = MAX_COLUMNS,
+    max_header_kb: int = MAX_HEADER_KB,
 ) -> tuple[list[str], bool]:
     """The column names of a CSV text, and whether its first line is a header at all.
 
     A first line whose every cell reads as a sentence is taken as data: its columns are then named
-    "column 1", "column 2", ..., and no line is lost. Column names must be unique.
+    "column 1", "column 2", ..., and no line is lost. Column names must be unique, at most
+    `max_columns` of them in a first line of at most `max_header_kb` KiB.
     """
+    stream = io.StringIO(text)
+    reader = (form or csv_format(text)).reader(stream)
     try:
-        first = next(csv.reader(io.StringIO(text), dialect or csv_dialect(text), strict=True), [])
+        first: list[str] = next(reader, [])
     except csv.Error as exc:
         raise InputError(f"{name} is not valid CSV on line 1: {exc}.") from None
+    if len(first) > max_columns:
+        raise InputError(
+            f"{name} has {len(first):,} columns; the limit is {max_columns:,} (--max-columns). "
+            "Keep the columns you need and upload it again."
+        )
+    header_bytes = len(text[: stream.tell()].encode())
+    if header_bytes > max_header_kb * 1024:
+        raise InputError(
+            f"{name}: its first line (the header) is {header_bytes / 1024:,.0f} KiB; the limit is "
+            f"{max_header_kb:,} KiB (--max-header-kb). Keep the columns you need, with short names."
+        )
     cells = [cell.strip() for cell in first]
     if not any(cells):
         raise InputError(f"{name} has no header row: the first line must name the columns.")
@@ -130,7 +203,7 @@ def csv_header(
     # first line is taken as data only when every cell of it reads as a sentence.
     if all(looks_like_text(cell) for cell in cells if cell):
         return [f"column {i}" for i in range(1, len(cells) + 1)], False
-    repeated = sorted({c for c in cells if cells.count(c) > 1})
+    repeated = sorted(cell for cell, count in Counter(cells).items() if count > 1)
     if repeated:
         raise InputError(
             f"{name} has more than one column named {', '.join(map(repr, repeated))}: rename them "
@@ -139,9 +212,31 @@ def csv_header(
     return cells, True
 
 
-def csv_columns(text: str, name: str = "the file") -> list[str]:
+def csv_columns(
+    text: str,
+    name: str = "the file",
+    *,
+    max_columns: int = MAX_COLUMNS,
+    max_header_kb: int = MAX_HEADER_KB,
+) -> list[str]:
     """The column names of a CSV text (see csv_header)."""
-    return csv_header(text, name)[0]
+    return csv_header(text, name, max_columns=max_columns, max_header_kb=max_header_kb)[0]
+
+
+def columns_of_file(
+    path: Path,
+    max_bytes: int,
+    *,
+    max_columns: int = MAX_COLUMNS,
+    max_header_kb: int = MAX_HEADER_KB,
+) -> list[str]:
+    """The column names of an uploaded .csv file (for the column choice shown after an upload)."""
+    return csv_columns(
+        read_upload(path, max_bytes),
+        path.name,
+        max_columns=max_columns,
+        max_header_kb=max_header_kb,
+    )
 
 
 def default_column(columns: list[str]) -> str:
@@ -154,18 +249,26 @@ def default_column(columns: list[str]) -> str:
 
 
 def texts_from_csv(
-    text: str, column: str | None, max_rows: int, name: str = "the file"
+    text: str,
+    column: str | None,
+    max_rows: int,
+    name: str = "the file",
+    *,
+    max_columns: int = MAX_COLUMNS,
+    max_header_kb: int = MAX_HEADER_KB,
 ) -> BatchInput:
     """The values of one column; every data row becomes one text, blank cells included."""
-    dialect = csv_dialect(text)
-    columns, has_header = csv_header(text, name, dialect)
+    form = csv_format(text)
+    columns, has_header = csv_header(
+        text, name, form, max_columns=max_columns, max_header_kb=max_header_kb
+    )
     column = column or default_column(columns)
     if column not in columns:
         raise InputError(
             f"{name} has no column {column!r}; its columns are {', '.join(map(repr, columns))}."
         )
     index = columns.index(column)
-    reader = csv.reader(io.StringIO(text), dialect, strict=True)
+    reader = form.reader(io.StringIO(text))
     if has_header:
         next(reader)
     texts: list[str] = []
@@ -194,14 +297,24 @@ def texts_from_csv(
     return BatchInput(texts, rows, source)
 
 
-def texts_from_file(path: Path, column: str | None, max_rows: int, max_bytes: int) -> BatchInput:
+def texts_from_file(
+    path: Path,
+    column: str | None,
+    max_rows: int,
+    max_bytes: int,
+    *,
+    max_columns: int = MAX_COLUMNS,
+    max_header_kb: int = MAX_HEADER_KB,
+) -> BatchInput:
     """Texts from an uploaded .txt (one per line) or .csv (one column) file."""
     suffix = path.suffix.lower()
     if suffix not in {".txt", ".csv"}:
         raise InputError(f"{path.name}: only .txt and .csv files are accepted.")
     text = read_upload(path, max_bytes)
     if suffix == ".csv":
-        return texts_from_csv(text, column, max_rows, path.name)
+        return texts_from_csv(
+            text, column, max_rows, path.name, max_columns=max_columns, max_header_kb=max_header_kb
+        )
     return texts_from_lines(text, max_rows, path.name)
 
 

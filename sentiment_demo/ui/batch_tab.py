@@ -17,12 +17,12 @@ from sentiment_demo.errors import InputError
 from sentiment_demo.files import ResultFiles
 from sentiment_demo.inputs.batch_input import (
     BatchInput,
-    csv_columns,
+    columns_of_file,
     default_column,
-    read_upload,
     texts_from_file,
     texts_from_lines,
 )
+from sentiment_demo.inputs.parse_worker import in_worker
 from sentiment_demo.ui.batch_report import (
     AGREEMENT_TITLE,
     CHART_TITLES,
@@ -80,11 +80,16 @@ def build_batch_tab(
                 )
             chosen = [by_name[name] for name in model_names or []] or [default]
             if upload:
-                batch = texts_from_file(
+                batch = in_worker(
+                    settings.parse_seconds,
+                    Path(upload).name,
+                    texts_from_file,
                     Path(upload),
                     column or None,
                     settings.max_batch_rows,
                     settings.max_upload_kb * 1024,
+                    max_columns=settings.max_columns,
+                    max_header_kb=settings.max_header_kb,
                 )
             else:
                 batch = texts_from_lines(pasted or "", settings.max_batch_rows)
@@ -116,8 +121,14 @@ def build_batch_tab(
         if not upload or Path(upload).suffix.lower() != ".csv":
             return hidden, ""
         try:
-            columns = csv_columns(
-                read_upload(Path(upload), settings.max_upload_kb * 1024), Path(upload).name
+            columns = in_worker(
+                settings.parse_seconds,
+                Path(upload).name,
+                columns_of_file,
+                Path(upload),
+                settings.max_upload_kb * 1024,
+                max_columns=settings.max_columns,
+                max_header_kb=settings.max_header_kb,
             )
         except InputError as exc:
             return hidden, f"⚠️ {exc}"

@@ -37,6 +37,7 @@ from sentiment_demo.inputs.labelled_input import (
     default_text_column,
     read_labelled,
 )
+from sentiment_demo.inputs.parse_worker import in_worker
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
     any_column_name,
@@ -59,7 +60,17 @@ def build_evaluate_tab(
     mapping_headers = ["label in file", "rows", *by_name]
 
     def load(upload: str) -> LabelledTable:
-        return read_labelled(Path(upload), settings.max_upload_kb * 1024, settings.max_eval_rows)
+        # In a child process with a time limit: no file can hold the server (parse_worker).
+        return in_worker(
+            settings.parse_seconds,
+            Path(upload).name,
+            read_labelled,
+            Path(upload),
+            settings.max_upload_kb * 1024,
+            settings.max_eval_rows,
+            max_columns=settings.max_columns,
+            max_header_kb=settings.max_header_kb,
+        )
 
     def mapping_value(table: LabelledTable, label_column: str, preset: str) -> pd.DataFrame:
         rows = mapping_rows(table, label_column, preset, model_labels)
