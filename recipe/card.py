@@ -112,6 +112,16 @@ def _sources(training: dict[str, Any], sources: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
+def _feedback(training: dict[str, Any]) -> str:
+    used = training.get("feedback_records", 0)
+    if not used:
+        return ""
+    return (
+        f"\n\n{used:,} of these rows are visitors' feedback from the demo app, accepted by its "
+        "owner, labelled with the label the visitor gave."
+    )
+
+
 def write_card(
     model_dir: Path,
     training: dict[str, Any],
@@ -193,7 +203,7 @@ the model calls something else is in `evaluation.json`, with the figures over al
 split 80/10/10, stratified by source and label, seed {training["split_seed"]}. Training labels:
 {", ".join(f"{k} {v:,}" for k, v in training["train_labels"].items())}.
 
-{_sources(training, sources)}
+{_sources(training, sources)}{_feedback(training)}
 
 ## Training
 

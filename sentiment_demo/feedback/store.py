@@ -203,7 +203,10 @@ class FeedbackStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._writer = connect(self.path)
+        try:
+            self._writer = connect(self.path)
+        except sqlite3.DatabaseError as exc:
+            raise FeedbackSchemaError(f"{self.path}: not a feedback database ({exc})") from None
         try:
             mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
