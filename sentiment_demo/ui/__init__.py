@@ -56,6 +56,7 @@ def build_demo(
         build_evaluate_tab(models, settings, results)
         build_model_tab(models, settings)
         if feedback is not None:
-            register_feedback_api(feedback)
+            # The tab first: anything else between two tabs would start a second row of tabs.
             build_feedback_tab(feedback.store, settings, [m.name for m in models], results, demo)
+            register_feedback_api(feedback)
     return cast(gr.Blocks, demo)
