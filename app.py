@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings.auth_credentials()
         service = start(settings)
-    except (ModelLoadError, ValueError, OSError) as exc:
+    except (ModelLoadError, ValueError, OSError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logger.info("model ready in %.1f s", time.perf_counter() - started)

@@ -195,6 +195,16 @@ lists every failing case.{notes}
     )
 
 
+def _feedback(training: dict[str, Any]) -> str:
+    used = training.get("feedback_records", 0)
+    if not used:
+        return ""
+    return (
+        f"\n\n{used:,} of these rows are visitors' feedback from the demo app, accepted by its "
+        "owner, labelled with the label the visitor gave."
+    )
+
+
 def write_card(
     model_dir: Path,
     training: dict[str, Any],
@@ -277,7 +287,7 @@ the model calls something else is in `evaluation.json`, with the figures over al
 split 80/10/10, stratified by source and label, seed {training["split_seed"]}. Training labels:
 {", ".join(f"{cell(k)} {v:,}" for k, v in training["train_labels"].items())}.
 {_cleaning(training)}
-{_sources(training, sources)}
+{_sources(training, sources)}{_feedback(training)}
 
 ## Training
 

@@ -349,6 +349,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         "dropped_rows": dict(rows.dropped),
         "duplicates_removed": cleaning.duplicates_removed,
         "merged_labels": cleaning.merged_labels,
+        "feedback_records": rows.feedback,
         "split_sizes": {name: len(splits[name]) for name in SPLITS},
         "train_labels": dict(
             sorted(
@@ -584,7 +585,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         action="append",
         required=True,
-        help="CSV, TSV, JSON lines or Parquet; repeatable (each file is a source unless --source-column)",
+        help="CSV, TSV, JSON lines or Parquet, or the app's feedback database (.sqlite: its accepted "
+        "records); repeatable (each file is a source unless --source-column)",
     )
     data.add_argument("--text-column", required=True)
     data.add_argument("--label-column", required=True)

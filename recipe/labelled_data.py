@@ -1,6 +1,7 @@
 """Anyone's labelled texts → checked rows with a label set and a train / validation / test split.
 
-Reads CSV, TSV, JSON lines and Parquet through `datasets`. Every problem a user can fix raises DataError
+Reads CSV, TSV, JSON lines and Parquet through `datasets`, and the app's feedback databases (`.sqlite`,
+`.db`) and their exports: only the records the owner accepted, labelled with the visitor's label. Every problem a user can fix raises DataError
 naming the file, the row or the column, and the fix; texts that cannot be used are dropped and counted.
 """
 
@@ -14,7 +15,12 @@ from pathlib import Path
 
 from datasets import Dataset, load_dataset
 
+from sentiment_demo.feedback.store import FeedbackSchemaError, read_accepted
+
 READERS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json", ".parquet": "parquet"}
+FEEDBACK_DATABASES = (".sqlite", ".sqlite3", ".db")
+# The columns that mark a file as an export of the app's feedback (sentiment_demo/feedback/review.py).
+FEEDBACK_EXPORT_COLUMNS = {"uid", "predicted", "answer", "label", "status", "session_hash"}
 SPLITS = ("train", "validation", "test")
 # Each label needs this many rows for a stratified 80/10/10 split to give it a row in every part.
 MIN_ROWS_PER_LABEL = 10
@@ -36,6 +42,7 @@ class LabelledRows:
     splits: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)
+    feedback: int = 0  # rows that are accepted visitor feedback
 
     def files_with(self, label: str) -> str:
         """The files that hold a label, for messages."""
@@ -60,6 +67,8 @@ def read_file(
     """
     if not path.is_file():
         raise DataError(f"{path}: no such file")
+    if path.suffix.lower() in FEEDBACK_DATABASES:
+        return read_feedback_database(path)
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise DataError(
@@ -95,8 +104,13 @@ def read_file(
             raise DataError(
                 f"{path}: no column {name!r} ({role}); the columns are {', '.join(map(repr, columns))}"
             )
+    # An export of the app's feedback: only what the owner accepted is training data.
+    is_feedback = set(columns) >= FEEDBACK_EXPORT_COLUMNS
     rows = LabelledRows()
     for number, row in enumerate(table, start=2 if kind == "csv" else 1):
+        if is_feedback and _as_text(row["status"]).strip() != "accepted":
+            rows.dropped["feedback not accepted"] += 1
+            continue
         text = _as_text(row[text_column])
         label = _as_text(row[label_column]).strip()
         if not text.strip():
@@ -130,6 +144,33 @@ def read_file(
         rows.files.append(str(path))
     if not rows.texts:
         raise DataError(f"{path}: no usable rows ({_dropped_summary(rows.dropped)})")
+    if is_feedback:
+        rows.feedback = len(rows.texts)
+    return rows
+
+
+def read_feedback_database(path: Path) -> LabelledRows:
+    """The accepted records of an app's feedback database: the text, and the visitor's label.
+
+    Raises:
+        DataError: not a feedback database, or no accepted record in it.
+    """
+    try:
+        records = read_accepted(path)
+    except FeedbackSchemaError as exc:
+        raise DataError(str(exc)) from None
+    if not records:
+        raise DataError(
+            f"{path}: no accepted feedback; accept records in the app's Feedback tab first"
+        )
+    rows = LabelledRows()
+    for record in records:
+        rows.texts.append(record.text)
+        rows.labels.append(record.label)
+        rows.sources.append(path.stem)
+        rows.splits.append("")
+        rows.files.append(str(path))
+    rows.feedback = len(records)
     return rows
 
 
@@ -178,6 +219,7 @@ def combine(parts: list[LabelledRows]) -> LabelledRows:
         combined.splits += part.splits
         combined.files += part.files
         combined.dropped += part.dropped
+        combined.feedback += part.feedback
     return combined
 
 

@@ -22,6 +22,7 @@ BACKENDS = ("local", "remote")
 # (a test, a script) gets the app's limits.
 MAX_COLUMNS = 1000
 MAX_HEADER_KB = 64
+FEEDBACK_PUSH = ("accepted", "all")
 
 
 def _bool(value: str) -> bool:
@@ -193,6 +194,48 @@ class Settings:
     )
     mcp: bool = _setting(False, "also serve the API as MCP tools at /gradio_api/mcp", cast=_bool)
     warmup: bool = _setting(True, "run a few texts through the model before serving", cast=_bool)
+    feedback: str = _setting(
+        "",
+        "collect visitors' feedback (is this label right?) in this SQLite file; empty: off",
+    )
+    feedback_max_mb: int = _setting(
+        200,
+        "largest size of the feedback database, in MiB; then new feedback is refused",
+        cast=int,
+        minimum=1,
+    )
+    feedback_per_minute: int = _setting(
+        20, "feedback records one client may send per minute", cast=int, minimum=1
+    )
+    feedback_note_chars: int = _setting(
+        280,
+        "longest note a visitor may add to a feedback record, in characters",
+        cast=int,
+        minimum=0,
+    )
+    feedback_owner: str = _setting(
+        "",
+        "owner login for the Feedback tab: user:password, or a file of such lines; empty: the "
+        "users of --auth review (and nobody without --auth)",
+    )
+    feedback_salt: str = _setting(
+        "",
+        "secret mixed into the session hash of each record; empty: one is generated and kept in "
+        "the database",
+    )
+    feedback_dataset: str = _setting(
+        "",
+        "OWNER/NAME of a private Hub dataset that feedback records are pushed to on a schedule "
+        "(needs HF_TOKEN); empty: none",
+    )
+    feedback_push: str = _setting(
+        "accepted",
+        "which records go to --feedback-dataset: accepted ones, or all new ones",
+        choices=FEEDBACK_PUSH,
+    )
+    feedback_push_minutes: float = _setting(
+        10.0, "minutes between pushes to --feedback-dataset", cast=float, minimum=1
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -220,25 +263,32 @@ class Settings:
 
     def auth_credentials(self) -> list[tuple[str, str]] | None:
         """The (user, password) pairs for Gradio's login, or None when no login is required."""
-        if not self.auth:
-            return None
-        path = Path(self.auth)
-        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [self.auth]
-        pairs = []
-        for number, line in enumerate((ln.strip() for ln in lines), start=1):
-            if not line:
-                continue
-            user, sep, password = line.partition(":")
-            if not sep or not user or not password:
-                # The value is a secret: say where and what is wrong, never echo it.
-                where = (
-                    f"file {path}, line {number}" if path.is_file() else "SENTIMENT_AUTH / --auth"
-                )
-                raise ValueError(
-                    f"{where}: expected user:password (a user name, a colon, then the password)"
-                )
-            pairs.append((user, password))
-        return pairs
+        return _credentials(self.auth, "SENTIMENT_AUTH / --auth")
+
+    def feedback_owner_credentials(self) -> list[tuple[str, str]] | None:
+        """The owner's (user, password) pairs for the Feedback tab, or None when not set."""
+        return _credentials(self.feedback_owner, "SENTIMENT_FEEDBACK_OWNER / --feedback-owner")
+
+
+def _credentials(value: str, setting: str) -> list[tuple[str, str]] | None:
+    """`user:password`, or a file of such lines, as pairs; None for an empty value."""
+    if not value:
+        return None
+    path = Path(value)
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [value]
+    pairs = []
+    for number, line in enumerate((ln.strip() for ln in lines), start=1):
+        if not line:
+            continue
+        user, sep, password = line.partition(":")
+        if not sep or not user or not password:
+            # The value is a secret: say where and what is wrong, never echo it.
+            where = f"file {path}, line {number}" if path.is_file() else setting
+            raise ValueError(
+                f"{where}: expected user:password (a user name, a colon, then the password)"
+            )
+        pairs.append((user, password))
+    return pairs
 
 
 def env_name(field_name: str) -> str:

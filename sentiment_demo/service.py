@@ -25,6 +25,8 @@ from sentiment_demo.core.metrics import Metrics
 from sentiment_demo.core.scheduler import BatchScheduler
 from sentiment_demo.core.served_model import ServedModel, display_names
 from sentiment_demo.errors import OverloadedError
+from sentiment_demo.feedback.collect import FeedbackCollector, FeedbackLimits
+from sentiment_demo.feedback.store import FeedbackStore
 from sentiment_demo.files import KEEP_SECONDS, CacheSweeper, ResultFiles
 from sentiment_demo.ui import build_demo
 from sentiment_demo.web.auth import BasicAuthGuard, LoginThrottle
@@ -46,6 +48,8 @@ class Service:
     cache_sweeper: CacheSweeper
     models: list[ServedModel] = field(default_factory=list)
     schedulers: list[BatchScheduler] = field(default_factory=list)
+    feedback: FeedbackCollector | None = None
+    feedback_pusher: Any = None  # a FeedbackPusher (huggingface_hub) when --feedback-dataset is set
 
     def launch(self, **launch_kwargs: Any) -> str:
         """Start serving without blocking, add the JSON routes, and return the local URL."""
@@ -94,6 +98,11 @@ class Service:
             scheduler.close()
         self.results.close()
         self.cache_sweeper.close()
+        if self.feedback_pusher is not None:
+            self.feedback_pusher.trigger().result()  # the last records, before the store closes
+            self.feedback_pusher.stop()
+        if self.feedback is not None:
+            self.feedback.store.close()
 
 
 def _log_mcp_client_in(demo: gr.Blocks, url: str, login: tuple[str, str]) -> None:
@@ -125,13 +134,15 @@ def build_service(
     settings: Settings,
     model_call_wrapper: Callable[[Callable[..., Any]], Callable[..., Any]] | None = None,
     more_models: Sequence[tuple[Classifier, ModelInfo]] = (),
+    hub_api: Any = None,
 ) -> Service:
     """Wire each classifier → engine → scheduler, then the Gradio app with a bounded queue.
 
     The first classifier is the default (Analyse tab, /predict); `more_models` are served beside it,
     each with its own engine, scheduler and batches. `model_call_wrapper` is for ZeroGPU, where the
     model may run only inside a `spaces.GPU` call made from a Gradio request: the UI then calls the
-    wrapped engine directly, without the scheduler.
+    wrapped engine directly, without the scheduler. With `--feedback`, the feedback database is
+    opened (and, with `--feedback-dataset`, pushed through `hub_api`, an HfApi by default).
     """
     metrics = Metrics()
     loaded = [(classifier, info), *more_models]
@@ -156,14 +167,47 @@ def build_service(
         schedulers.append(scheduler)
         served.append(ServedModel(name, model_info, _counted(classify_fn, metrics)))
     results = ResultFiles(keep_seconds=min(KEEP_SECONDS, settings.file_lifetime))
-    demo = build_demo(served, settings, results)
+    feedback = open_feedback(settings, served)
+    pusher = None
+    if feedback is not None and settings.feedback_dataset:
+        from sentiment_demo.feedback.hub_sync import FeedbackPusher
+
+        pusher = FeedbackPusher(
+            feedback.store,
+            settings.feedback_dataset,
+            settings.feedback_push,
+            settings.feedback_push_minutes,
+            Path(settings.feedback).with_name(Path(settings.feedback).name + ".push"),
+            hf_api=hub_api,
+        )
+    demo = build_demo(served, settings, results, feedback)
     # A bounded queue answers "busy" at once instead of letting waits grow without limit.
     with _without_queue_analytics():
         demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
     sweeper = CacheSweeper(Path(demo.GRADIO_CACHE), settings.file_lifetime)
     return Service(
-        demo, schedulers[0], metrics, settings, info, results, sweeper, served, schedulers
+        demo, schedulers[0], metrics, settings, info, results, sweeper, served, schedulers,
+        feedback, pusher,
+    )  # fmt: skip
+
+
+def open_feedback(settings: Settings, models: Sequence[ServedModel]) -> FeedbackCollector | None:
+    """The feedback collector over the database named by --feedback; None when feedback is off.
+
+    Raises:
+        ValueError: a malformed --feedback-owner value.
+        FeedbackSchemaError: the file is not a feedback database this release can use.
+    """
+    if not settings.feedback:
+        return None
+    settings.feedback_owner_credentials()  # fail at start-up, not at the first sign-in
+    store = FeedbackStore(
+        settings.feedback, settings.feedback_max_mb * 2**20, settings.feedback_salt
     )
+    limits = FeedbackLimits(
+        settings.max_text_chars, settings.feedback_note_chars, settings.feedback_per_minute
+    )
+    return FeedbackCollector(store, models, limits)
 
 
 # Gradio's queue rebuilds a pandas summary of its last 10,000 events after every event, for a monitoring

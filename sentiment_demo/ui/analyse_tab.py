@@ -11,6 +11,7 @@ from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import Scheme
 from sentiment_demo.core.explain import METHOD
 from sentiment_demo.core.served_model import ClassifyFn, ServedModel
+from sentiment_demo.feedback.collect import FeedbackCollector
 from sentiment_demo.ui.common import (
     MODEL_QUEUE,
     PREDICTED,
@@ -20,6 +21,7 @@ from sentiment_demo.ui.common import (
     label_value,
     notice_for,
 )
+from sentiment_demo.ui.feedback_controls import feedback_controls
 from sentiment_demo.ui.user_errors import user_facing_errors
 
 EXAMPLES = (
@@ -43,8 +45,13 @@ def classify_texts(
     return [label_value(o, scheme) for o in outcomes], [notice_for(o, scheme) for o in outcomes]
 
 
-def build_analyse_tab(model: ServedModel, settings: Settings) -> None:
-    """The tab's components and events (`classify`, `explain`), inside the caller's Blocks."""
+def build_analyse_tab(
+    model: ServedModel, settings: Settings, feedback: FeedbackCollector | None = None
+) -> None:
+    """The tab's components and events (`classify`, `explain`), inside the caller's Blocks.
+
+    With `feedback`, "Is this right?" controls sit under the scores.
+    """
     labels = model.labels
     scheme = model.info.scheme
 
@@ -99,6 +106,8 @@ def build_analyse_tab(model: ServedModel, settings: Settings) -> None:
                     elem_id="sentiment-output",
                 )
                 status_out = gr.Markdown(label="Notice", elem_id="sentiment-status")
+                if feedback is not None:
+                    feedback_controls(feedback, [model], text_in, "analyse")
         explanation_out = gr.HighlightedText(
             label=f"Which words pushed the prediction ({METHOD}: each word's weight is how much "
             "removing it lowers the score)",

@@ -14,6 +14,7 @@ from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import Outcome, Prediction
 from sentiment_demo.core.schemes import read
 from sentiment_demo.core.served_model import ServedModel
+from sentiment_demo.feedback.collect import FeedbackCollector
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
     explain_with,
@@ -22,6 +23,7 @@ from sentiment_demo.ui.common import (
     notice_for,
     on_every_model,
 )
+from sentiment_demo.ui.feedback_controls import feedback_controls
 from sentiment_demo.ui.user_errors import user_facing_errors
 
 COMPARE_EXAMPLES = (
@@ -47,8 +49,13 @@ def agreement_line(models: Sequence[ServedModel], outcomes: Sequence[Outcome]) -
     return f"❌ The models disagree: {said}."
 
 
-def build_compare_tab(models: Sequence[ServedModel], settings: Settings) -> None:
-    """The tab's components and its `compare` and `explain_all` events, inside the caller's Blocks."""
+def build_compare_tab(
+    models: Sequence[ServedModel], settings: Settings, feedback: FeedbackCollector | None = None
+) -> None:
+    """The tab's components and its `compare` and `explain_all` events, inside the caller's Blocks.
+
+    With `feedback`, "Is this right?" controls for every model follow the answers.
+    """
 
     def compare(text: str) -> tuple[Any, ...]:
         """Classify one text with every served model: scores and notice each, then whether they agree."""
@@ -111,6 +118,8 @@ def build_compare_tab(models: Sequence[ServedModel], settings: Settings) -> None
                         )
                     )
                     explain_outs.append(gr.Markdown(elem_id=f"compare-explanation-notice-{index}"))
+        if feedback is not None:
+            feedback_controls(feedback, models, text_in, "compare")
         gr.Examples(
             examples=[[text] for text in COMPARE_EXAMPLES],
             inputs=[text_in],

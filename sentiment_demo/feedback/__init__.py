@@ -1,0 +1,1 @@
+"""Visitors' feedback on the model's answers: collecting, storing, reviewing, exporting, pushing."""
