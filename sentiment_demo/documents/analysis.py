@@ -19,7 +19,7 @@ from sentiment_demo.core.classifier import LabelScore, Outcome, Prediction, Reje
 from sentiment_demo.documents.segment import split_sentences
 from sentiment_demo.errors import InputError
 
-ClassifyTexts = Callable[[Sequence[object]], list[Outcome]]
+ClassifyTexts = Callable[[Sequence[str]], list[Outcome]]
 WholeMethod = Literal["model", "first_tokens", "sentences", "none"]
 POSITIVE_NAMES = ("positive", "pos")
 NEGATIVE_NAMES = ("negative", "neg")

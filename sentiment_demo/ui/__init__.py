@@ -38,7 +38,7 @@ def build_demo(
             f"Type a review, a tweet or any English text and see what the model makes of it: "
             f"{served}. Requests from everyone are queued and run together in batches."
         )
-        build_analyse_tab(default, settings)
+        build_analyse_tab(default, settings, models)
         build_compare_tab(models, settings)
         build_batch_tab(models, settings, results)
         build_evaluate_tab(models, settings, results)

@@ -20,6 +20,7 @@ from sentiment_demo.ui.common import (
     label_value,
     notice_for,
 )
+from sentiment_demo.ui.sentence_view import build_sentence_view
 from sentiment_demo.ui.user_errors import user_facing_errors
 
 EXAMPLES = (
@@ -43,8 +44,13 @@ def classify_texts(
     return [label_value(o, scheme) for o in outcomes], [notice_for(o, scheme) for o in outcomes]
 
 
-def build_analyse_tab(model: ServedModel, settings: Settings) -> None:
-    """The tab's components and events (`classify`, `explain`), inside the caller's Blocks."""
+def build_analyse_tab(
+    model: ServedModel, settings: Settings, models: Sequence[ServedModel] = ()
+) -> None:
+    """The tab's components and events (`classify`, `explain`, `sentences`) in the caller's Blocks.
+
+    The sentence view can use any of `models` (default: `model` alone).
+    """
     labels = model.labels
     scheme = model.info.scheme
 
@@ -113,6 +119,7 @@ def build_analyse_tab(model: ServedModel, settings: Settings) -> None:
             label="Examples: reviews, tweets, plain statements, negation and sarcasm (click one "
             "to analyse it)",
         )
+        build_sentence_view(models or [model], settings, text_in)
 
     classify_kwargs: dict[str, Any] = {
         "fn": classify,
