@@ -84,7 +84,8 @@ def build_analyse_tab(
                     lines=1,
                     max_lines=12,
                     placeholder="The film is a triumph of style over substance...",
-                    info=f"Up to {settings.max_text_chars:,} characters. Enter analyses; "
+                    info=f"Up to {settings.max_text_chars:,} characters ("
+                    f"{settings.max_document_chars:,} by sentence). Enter analyses; "
                     "Shift+Enter starts a new line.",
                     elem_id="text-input",
                 )

@@ -16,7 +16,7 @@ from sentiment_demo.core.classifier import Rejection
 from sentiment_demo.documents.analysis import DocumentReport, SentenceResult
 from sentiment_demo.ui.common import as_markdown_text
 
-LABEL_COLOURS = {"negative": "#f87171", "neutral": "#cbd5e1", "positive": "#4ade80"}
+LABEL_COLOURS = {"negative": "#f87171", "neutral": "#94a3b8", "positive": "#4ade80"}
 OTHER_COLOURS = ("#60a5fa", "#fbbf24", "#c084fc", "#f472b6", "#2dd4bf", "#a3e635")
 UNREAD = "not read"
 UNREAD_COLOUR = "#fb923c"

@@ -24,6 +24,7 @@ from sentiment_demo.errors import InputError
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
     any_column_name,
+    as_markdown_text,
     explain_with,
     explanation_value,
 )
@@ -41,6 +42,18 @@ from sentiment_demo.ui.user_errors import user_facing_errors
 SENTENCES_CONCURRENCY_ID = "sentences"
 # The arc is drawn from this many read sentences on: one or two points make no arc.
 ARC_MIN_SENTENCES = 3
+# Gradio lays HighlightedText out as a row of flex items that break words anywhere, so a sentence
+# longer than the screen is cut mid-word and clipped on a phone: let the sentences flow as text.
+SENTENCE_CSS = """
+#sentences-output .textfield, [id^="compare-sentences-"] .textfield {
+  display: block; word-break: normal; overflow-wrap: anywhere; line-height: 2;
+}
+#sentences-output .token-container, [id^="compare-sentences-"] .token-container { display: inline; }
+#sentences-output .token, [id^="compare-sentences-"] .token {
+  display: inline; -webkit-box-decoration-break: clone; box-decoration-break: clone;
+}
+#sentences-summary { padding: 0 var(--block-padding); }
+"""
 
 
 def choose_model(models: Sequence[ServedModel], name: str | None) -> ServedModel:
@@ -101,11 +114,18 @@ def build_sentence_view(
     def explain_sentence(model: str | None, evt: gr.SelectData) -> tuple[Any, str]:
         value = evt.value if isinstance(evt.value, list | tuple) else [evt.value, None]
         if len(value) < 2 or value[1] is None:
-            return [], "Click a coloured sentence to see which of its words pushed its label."
+            return (
+                gr.HighlightedText(value=[], visible=False),
+                "Click a coloured sentence to see which of its words pushed its label.",
+            )
         with user_facing_errors():
             result = explain_with(choose_model(models, model), str(value[0]), settings)
         pieces, notice = explanation_value(result)
-        return pieces, f"Sentence: “{value[0][:80]}”. {notice}"
+        shown: list[tuple[str, str | float | None]] = list(pieces)
+        return (
+            gr.HighlightedText(value=shown, visible=True),
+            f"Sentence: “{as_markdown_text(str(value[0])[:80])}”. {notice}",
+        )
 
     with gr.Group():
         gr.Markdown(
@@ -121,6 +141,7 @@ def build_sentence_view(
                 info=ASPECT_NOTE,
                 elem_id="sentences-aspects-input",
                 scale=3,
+                min_width=260,
             )
             model_in = gr.Dropdown(
                 label="Model for the sentence view",
@@ -131,6 +152,7 @@ def build_sentence_view(
                 allow_custom_value=True,
                 elem_id="sentences-model",
                 scale=1,
+                min_width=200,
             )
             model_in.api_info = any_column_name  # type: ignore[method-assign]
         sentences_btn = gr.Button("Analyse by sentence", variant="primary")
@@ -141,6 +163,14 @@ def build_sentence_view(
             show_inline_category=True,
             combine_adjacent=False,
         )
+        sentence_explanation_out = gr.HighlightedText(
+            label="Which words pushed the clicked sentence",
+            visible=False,
+            combine_adjacent=False,
+            show_legend=False,
+            elem_id="sentence-explanation",
+        )
+        sentence_explain_status_out = gr.Markdown(elem_id="sentence-explanation-status")
         summary_out = gr.Markdown(elem_id="sentences-summary")
         arc_out = gr.LinePlot(
             x="sentence",
@@ -149,6 +179,7 @@ def build_sentence_view(
             x_title="sentence number",
             y_title="positive − negative",
             y_lim=[-1, 1],
+            x_axis_format="d",
             tooltip="all",
             visible=False,
             elem_id="sentences-arc",
@@ -160,13 +191,6 @@ def build_sentence_view(
             wrap=True,
             elem_id="sentences-aspects",
         )
-        sentence_explanation_out = gr.HighlightedText(
-            label="Which words pushed the clicked sentence",
-            combine_adjacent=False,
-            show_legend=False,
-            elem_id="sentence-explanation",
-        )
-        sentence_explain_status_out = gr.Markdown(elem_id="sentence-explanation-status")
         json_out = gr.JSON(visible=False, label="Report")
 
     gr.on(
