@@ -337,3 +337,12 @@ def test_batch_by_sentence_adds_columns_and_csv(client: Client) -> None:
     # Without the option the table is what it always was.
     plain, *_ = client.predict("good film.", None, None, api_name="/classify_batch")
     assert "sentences" not in plain["headers"]
+
+
+def test_compare_sentences_endpoint(client: Client) -> None:
+    pieces, summary = client.predict("good good film.\nbad plot", api_name="/compare_sentences")
+    assert [p["class_or_confidence"] for p in pieces["value"] if p["class_or_confidence"]] == [
+        "positive 0.67",
+        "negative 1.00",
+    ]
+    assert "2 sentences" in summary
