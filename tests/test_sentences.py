@@ -7,6 +7,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import Client
 
@@ -346,3 +347,13 @@ def test_compare_sentences_endpoint(client: Client) -> None:
         "negative 1.00",
     ]
     assert "2 sentences" in summary
+
+
+def test_mcp_schema_documents_the_sentences_parameters() -> None:
+    with launched(build_service(FakeClassifier(), INFO, Settings(mcp=True))) as url:
+        schema = httpx.get(f"{url}/gradio_api/mcp/schema", timeout=30)
+    tool = next(t for t in schema.json() if t["name"] == "sentences")
+    properties = tool["inputSchema"]["properties"]
+    assert set(properties) == {"text", "aspects", "model"}
+    assert "comma" in properties["aspects"]["description"]
+    assert "default model" in properties["model"]["description"]
