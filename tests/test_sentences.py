@@ -234,7 +234,9 @@ def test_poison_sentence_fails_alone() -> None:
     assert last.label == "negative"
     assert not poison.read
     assert "could not process" in poison.error
-    assert "could not read 1 of 3 sentences" in summary_markdown(report)
+    summary = summary_markdown(report)
+    assert "could not read 1 of 3 sentences" in summary
+    assert "Sentence 2 (“explode”): The model could not process this text" in summary
     nothing = analyse_document("explode", engine.classify, INFO.labels, DocumentOptions())
     assert isinstance(nothing, DocumentReport)
     assert "could not read any sentence" in summary_markdown(nothing)

@@ -26,6 +26,7 @@ ASPECT_NOTE = (
     "mentions it, singular or plural, any case), not a trained aspect model."
 )
 QUOTE_CHARS = 160
+MAX_FAILURES_LISTED = 5
 
 
 def label_colour(label: str, labels: Sequence[str]) -> str:
@@ -95,6 +96,14 @@ def summary_markdown(report: DocumentReport | Rejection) -> str:
         + "."
     ]
     lines += [f"⚠️ {notice}" for notice in report.notices if "could not" in notice]
+    unread = [sentence for sentence in report.sentences if not sentence.read]
+    lines += [
+        f"⚠️ Sentence {sentence.number} (“{as_markdown_text(sentence.text[:60])}”): "
+        f"{as_markdown_text(sentence.error)}"
+        for sentence in unread[:MAX_FAILURES_LISTED]
+    ]
+    if len(unread) > MAX_FAILURES_LISTED:
+        lines.append(f"… and {len(unread) - MAX_FAILURES_LISTED} more sentences not read.")
     if report.overall:
         signed = report.overall_signed
         lean = f" ({SIGNED}: {signed:+.2f})" if signed is not None else ""
