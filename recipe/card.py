@@ -6,10 +6,42 @@ measured), so rerunning `recipe.evaluate` rewrites the same card.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+# Characters that can format mid-line (emphasis, code, links, HTML, entities, math, table cells); escaped
+# with a backslash, as CommonMark allows for any ASCII punctuation, they show as themselves.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~&$])")
+
+
+def _visible(text: str) -> str:
+    r"""Line breaks, control and invisible characters written as escapes (`\n`, `\u200b`).
+
+    The text stays on its line, and labels that differ only by an invisible character look different.
+    """
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+        else char
+        for char in text
+    )
+
+
+def cell(text: str) -> str:
+    """Text from the data (a label, a source name) as plain Markdown: safe in a table cell or a line."""
+    return _MARKDOWN.sub(r"\\\1", _visible(text))
+
+
+def code(text: str) -> str:
+    """Text from the data as an inline code span whose fence is longer than any backtick run in it."""
+    text = _visible(text)
+    fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _pct(value: float) -> str:
@@ -38,9 +70,9 @@ def summary_table(figures: dict[str, Any]) -> str:
     for name, entry in figures["sets"].items():
         fp32, bf16 = _headline(entry), _headline(entry, "bfloat16")
         own = _own_labels(entry)
-        scope = f" ({' vs '.join(own)})" if own else ""
+        scope = f" ({' vs '.join(map(cell, own))})" if own else ""
         lines.append(
-            f"| {name}{scope} | {entry['texts']:,} | {_pct(fp32['accuracy'])} | "
+            f"| {cell(name)}{scope} | {entry['texts']:,} | {_pct(fp32['accuracy'])} | "
             f"{fp32['macro_f1']:.4f} | {_pct(bf16['accuracy'])} | {bf16['macro_f1']:.4f} | "
             f"{_pct(entry['label_agreement'])} |"
         )
@@ -54,19 +86,19 @@ def _per_class(figures: dict[str, Any]) -> str:
             continue
         measured = entry["float32"]["all_labels"]
         rows = [
-            f"| {label} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']:,} |"
+            f"| {cell(label)} | {c['precision']:.4f} | {c['recall']:.4f} | {c['f1']:.4f} | {c['support']:,} |"
             for label, c in measured["per_class"].items()
         ]
         matrix = measured["confusion_matrix"]
-        header = " | ".join(matrix["labels"])
+        header = " | ".join(map(cell, matrix["labels"]))
         cells = [
-            f"| **{label}** | " + " | ".join(f"{v:,}" for v in row) + " |"
+            f"| **{cell(label)}** | " + " | ".join(f"{v:,}" for v in row) + " |"
             for label, row in zip(
                 matrix["labels"], matrix["rows_true_columns_predicted"], strict=True
             )
         ]
         blocks.append(
-            f"### {name}\n\n| label | precision | recall | F1 | texts |\n|---|---:|---:|---:|---:|\n"
+            f"### {cell(name)}\n\n| label | precision | recall | F1 | texts |\n|---|---:|---:|---:|---:|\n"
             + "\n".join(rows)
             + f"\n\nConfusion matrix (rows: true label, columns: predicted):\n\n| | {header} |\n|---|"
             + "---:|" * len(matrix["labels"])
@@ -78,7 +110,7 @@ def _per_class(figures: dict[str, Any]) -> str:
 
 def _calibration(figures: dict[str, Any], temperature: float) -> str:
     rows = [
-        f"| {name} | {e['float32']['expected_calibration_error_before_temperature']:.4f} | "
+        f"| {cell(name)} | {e['float32']['expected_calibration_error_before_temperature']:.4f} | "
         f"{e['float32']['all_labels']['expected_calibration_error']:.4f} |"
         for name, e in figures["sets"].items()
     ]
@@ -93,9 +125,28 @@ def _calibration(figures: dict[str, Any], temperature: float) -> str:
     )
 
 
+def _cleaning(training: dict[str, Any]) -> str:
+    """What the recipe changed in the data before splitting (absent from older training.json)."""
+    lines = []
+    duplicates = training.get("duplicates_removed")
+    if duplicates is not None:
+        lines.append(
+            f"{duplicates:,} exact duplicate rows (same text and label) were removed before "
+            "splitting, so no text is in both train and test."
+        )
+    merged = training.get("merged_labels") or {}
+    if merged:
+        lines.append(
+            "Labels that differ only in case, Unicode form or invisible characters were merged: "
+            + ", ".join(f"{code(old)} into {code(new)}" for old, new in merged.items())
+            + "."
+        )
+    return "\n" + " ".join(lines) + "\n" if lines else ""
+
+
 def _sources(training: dict[str, Any], sources: dict[str, Any] | None) -> str:
     if not sources:
-        return "\n".join(f"- `{path}`" for path in training["data"] + training["eval_data"])
+        return "\n".join(f"- {code(path)}" for path in training["data"] + training["eval_data"])
     lines = []
     for name, facts in sources.items():
         dropped = ", ".join(f"{n:,} {why}" for why, n in facts["dropped"].items()) or "none"
@@ -151,7 +202,7 @@ def write_card(
     weights = training["class_weights"]
     balance = (
         "class-weighted cross-entropy ("
-        + ", ".join(f"{k} {v}" for k, v in weights.items())
+        + ", ".join(f"{cell(k)} {v}" for k, v in weights.items())
         + "; inverse label frequency)"
         if weights
         else "plain cross-entropy (labels not skewed enough for weights)"
@@ -165,7 +216,7 @@ def write_card(
     body = f"""
 # {name}
 
-A text classifier with labels {", ".join(f"`{label}`" for label in labels)}, fine-tuned from
+A text classifier with labels {", ".join(map(code, labels))}, fine-tuned from
 `{training["base_model_id"]}` by the sentiment demo kit's recipe (`recipe/finetune.py`). It runs with no
 network and answers in milliseconds on a laptop CPU.
 
@@ -191,8 +242,8 @@ the model calls something else is in `evaluation.json`, with the figures over al
 
 {splits["train"]:,} / {splits["validation"]:,} / {splits["test"]:,} texts (train / validation / test),
 split 80/10/10, stratified by source and label, seed {training["split_seed"]}. Training labels:
-{", ".join(f"{k} {v:,}" for k, v in training["train_labels"].items())}.
-
+{", ".join(f"{cell(k)} {v:,}" for k, v in training["train_labels"].items())}.
+{_cleaning(training)}
 {_sources(training, sources)}
 
 ## Training

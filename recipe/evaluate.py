@@ -23,7 +23,14 @@ import numpy as np
 from scipy.special import softmax
 
 from recipe import card
-from recipe.labelled_data import LabelledRows, assign_splits, read_file, read_files
+from recipe.labelled_data import (
+    LabelledRows,
+    assign_splits,
+    read_file,
+    read_files,
+    remove_duplicates,
+    rename_labels,
+)
 from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import Prediction
@@ -43,25 +50,71 @@ class EvaluationSet:
     labels: list[str]
 
 
-def evaluation_sets(training: dict[str, Any], cache_dir: Path) -> list[EvaluationSet]:
-    """Each source's test rows (split as in training), then each evaluation-only file."""
+@dataclass(frozen=True)
+class Inputs:
+    """Where the files training.json names are on this machine, in its order.
+
+    training.json records paths relative to the folder the recipe ran from (or bare file names), so
+    that no local path is published; the recipe passes the real ones, `main` finds them under
+    --data-root.
+    """
+
+    data: list[str]
+    eval_data: list[str]
+    sources_info: str | None
+
+
+def recorded_inputs(training: dict[str, Any], root: Path) -> Inputs:
+    """The files training.json names, looked up under `root` (an absolute path is kept).
+
+    Raises:
+        FileNotFoundError: a named file is not there, with the fix.
+    """
+
+    def locate(recorded: str) -> str:
+        path = root / recorded
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"training.json names {recorded!r}, not found under {root}: run from the folder "
+                "the model was trained from, or give --data-root"
+            )
+        return str(path)
+
+    info = training.get("sources_info")
+    return Inputs(
+        data=[locate(p) for p in training["data"]],
+        eval_data=[locate(p) for p in training["eval_data"]],
+        sources_info=str(root / info) if info else None,
+    )
+
+
+def evaluation_sets(
+    training: dict[str, Any], cache_dir: Path, inputs: Inputs
+) -> list[EvaluationSet]:
+    """Each source's test rows (cleaned and split as in training), then each evaluation-only file."""
     rows = read_files(
-        training["data"],
+        inputs.data,
         training["text_column"],
         training["label_column"],
         training["source_column"],
         training["split_column"],
         cache_dir,
     )
+    # The recipe's cleaning, as training.json records it (older models recorded none).
+    merged = training.get("merged_labels") or {}
+    rename_labels(rows, merged)
+    if training.get("duplicates_removed") is not None:
+        remove_duplicates(rows)
     assign_splits(rows, training["split_seed"])
     sets = [
         EvaluationSet(f"{source} test", "test", *_test_rows(rows, source))
         for source in dict.fromkeys(rows.sources)
     ]
-    for path in training["eval_data"]:
+    for path in inputs.eval_data:
         extra = read_file(
             Path(path), training["text_column"], training["label_column"], cache_dir=cache_dir
         )
+        rename_labels(extra, merged)
         sets.append(EvaluationSet(Path(path).stem, "extra", extra.texts, extra.labels))
     return sets
 
@@ -140,11 +193,18 @@ def _renormalised(prediction: Prediction, own: list[str]) -> float:
 
 
 def evaluate_folder(
-    model_dir: Path, work_dir: Path, card_name: str | None = None
+    model_dir: Path,
+    work_dir: Path,
+    card_name: str | None = None,
+    inputs: Inputs | None = None,
 ) -> dict[str, Any]:
-    """Measure the folder in both precisions, save evaluation.json and write README.md (the card)."""
+    """Measure the folder in both precisions, save evaluation.json and write README.md (the card).
+
+    `inputs` are the files training.json names; by default looked up under the current folder.
+    """
     training = json.loads((model_dir / "training.json").read_text())
-    sets = evaluation_sets(training, work_dir / "datasets")
+    inputs = inputs or recorded_inputs(training, Path.cwd())
+    sets = evaluation_sets(training, work_dir / "datasets", inputs)
     by_precision = {dtype: predict(model_dir, dtype, sets) for dtype in PRECISIONS}
     figures: dict[str, Any] = {"sets": {}}
     for labelled in sets:
@@ -166,17 +226,23 @@ def evaluate_folder(
         )
         figures["sets"][labelled.name] = entry
     (model_dir / "evaluation.json").write_text(json.dumps(figures, indent=2) + "\n")
-    write_card_from_figures(model_dir, card_name)
+    write_card_from_figures(model_dir, card_name, inputs.sources_info)
     return figures
 
 
-def write_card_from_figures(model_dir: Path, card_name: str | None = None) -> None:
-    """Write README.md from training.json, evaluation.json and the sources' provenance, if found."""
+def write_card_from_figures(
+    model_dir: Path, card_name: str | None = None, sources_info: str | None = None
+) -> None:
+    """Write README.md from training.json, evaluation.json and the sources' provenance, if found.
+
+    `sources_info` is where training.json's sources file is here (default: as recorded).
+    """
     training = json.loads((model_dir / "training.json").read_text())
     figures = json.loads((model_dir / "evaluation.json").read_text())
     sources = None
-    if training.get("sources_info") and Path(training["sources_info"]).is_file():
-        sources = json.loads(Path(training["sources_info"]).read_text())
+    info = sources_info or training.get("sources_info")
+    if info and Path(info).is_file():
+        sources = json.loads(Path(info).read_text())
     card.write_card(model_dir, training, figures, sources, card_name or model_dir.name)
 
 
@@ -186,18 +252,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--work-dir", type=Path, default=Path(".cache/evaluate"))
     parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=Path(),
+        help="the folder training.json's data paths are relative to (default: the current one)",
+    )
+    parser.add_argument(
         "--card-only",
         action="store_true",
         help="rewrite the card from the stored evaluation.json without measuring",
     )
     args = parser.parse_args(argv)
+    training = json.loads((args.model / "training.json").read_text())
+    info = training.get("sources_info")
     if args.card_only:
-        write_card_from_figures(args.model)
+        write_card_from_figures(
+            args.model, sources_info=str(args.data_root / info) if info else None
+        )
         return 0
+    try:
+        inputs = recorded_inputs(training, args.data_root)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     stored_path = args.model / "evaluation.json"
     stored = json.loads(stored_path.read_text()) if stored_path.is_file() else None
     # The card is rewritten from the new figures: unchanged figures leave it byte for byte the same.
-    figures = evaluate_folder(args.model, args.work_dir)
+    figures = evaluate_folder(args.model, args.work_dir, inputs=inputs)
     print(card.summary_table(figures))
     if stored is None:
         print(f"no earlier {stored_path}: wrote one")

@@ -7,14 +7,19 @@ r"""Fine-tune a text classifier on anyone's labelled files, calibrate it, and wr
 length-grouped batches, bf16 on CPUs that have it (fp16 on CUDA) and resumable checkpoints; then a
 temperature fitted on the validation split is folded into the output layer, and `recipe.evaluate`
 measures the saved folder through the app's own loader and writes the card. The output folder appears
-only when everything succeeded: a failure or Ctrl-C leaves nothing half-written there.
+only when everything succeeded: a failure or Ctrl-C leaves nothing half-written there. An existing
+--output is replaced only when this recipe wrote it (or with --overwrite), and never when it holds input
+data; the arguments are checked before anything is read or trained.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
+import math
+import os
 import shlex
 import shutil
 import sys
@@ -50,7 +55,11 @@ from recipe.labelled_data import (
     LabelledRows,
     assign_splits,
     label_names,
+    listing,
+    look_alike_labels,
     read_files,
+    remove_duplicates,
+    rename_labels,
 )
 from sentiment_demo.backends.torch_device import cpu_supports_bf16
 
@@ -58,6 +67,10 @@ logger = logging.getLogger(__name__)
 
 # Class weights are used when the most frequent training label has this many times the rarest's rows.
 SKEW_RATIO = 1.5
+# training.json of a folder this recipe wrote starts its command with this; such a folder may be replaced.
+COMMAND = "python -m recipe.finetune"
+# Seeds go to numpy's generator, which takes these.
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -104,8 +117,20 @@ class WeightedTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
-def load_rows(args: argparse.Namespace, cache_dir: Path) -> LabelledRows:
-    """Every --data file read and checked; what was dropped is logged."""
+@dataclass(frozen=True)
+class Cleaning:
+    """What load_rows changed in the data, for training.json, the card and `recipe.evaluate`."""
+
+    merged_labels: dict[str, str]
+    duplicates_removed: int
+
+
+def load_rows(args: argparse.Namespace, cache_dir: Path) -> tuple[LabelledRows, Cleaning]:
+    """Every --data file read and checked; look-alike labels merged, exact duplicates removed.
+
+    What was dropped, merged or removed is logged; `recipe.evaluate` repeats the same steps from
+    what training.json records, so it rebuilds the same test split.
+    """
     rows = read_files(
         args.data,
         args.text_column,
@@ -116,7 +141,31 @@ def load_rows(args: argparse.Namespace, cache_dir: Path) -> LabelledRows:
     )
     for why, count in rows.dropped.items():
         logger.warning("dropped %d rows: %s", count, why)
-    return rows
+    given = args.labels.split(",") if args.labels else None
+    look_alike = look_alike_labels(rows, given)
+    if look_alike:
+        counts = Counter(rows.labels)
+        described = listing(
+            [f"{old!r} ({counts[old]:,} rows) as {new!r}" for old, new in look_alike.items()]
+        )
+        if args.keep_look_alike_labels:
+            logger.warning("look-alike labels kept apart (--keep-look-alike-labels): %s", described)
+            look_alike = {}
+        else:
+            logger.warning(
+                "merged look-alike labels (same after Unicode normalisation, case folding and "
+                "removing invisible characters): %s; --keep-look-alike-labels keeps them apart",
+                described,
+            )
+            rename_labels(rows, look_alike)
+    duplicates = remove_duplicates(rows)
+    if duplicates:
+        logger.warning(
+            "removed %d exact duplicate rows (same text and label) before splitting, so no text "
+            "is both trained on and tested on",
+            duplicates,
+        )
+    return rows, Cleaning(merged_labels=look_alike, duplicates_removed=duplicates)
 
 
 def split_rows(rows: LabelledRows, seed: int) -> None:
@@ -185,10 +234,12 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         calibrate=not args.no_calibration,
         mixed_precision=not args.no_mixed_precision,
     )
-    work_dir = args.work_dir or Path(".cache/finetune") / args.output.name
-    rows = load_rows(args, work_dir / "datasets")
+    check_arguments(args)
+    work_dir = args.work_dir or default_work_dir(args.output)
+    rows, cleaning = load_rows(args, work_dir / "datasets")
     labels = label_names(rows, args.labels.split(",") if args.labels else None)
     split_rows(rows, args.split_seed)
+    resume = claim_work_dir(work_dir, args, labels)
     label_id = {label: i for i, label in enumerate(labels)}
     tokenizer, model = load_base(args.base, labels)
 
@@ -216,7 +267,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     logger.info(
         "%s; labels %s; class weights %s",
         ", ".join(f"{name} {len(splits[name]):,}" for name in SPLITS),
-        labels,
+        listing([repr(label) for label in labels]),
         "none" if weights is None else [round(w, 3) for w in weights.tolist()],
     )
 
@@ -258,7 +309,6 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         class_weights=weights,
     )
     started = time.perf_counter()
-    resume = args.resume and any((work_dir / "checkpoints").glob("checkpoint-*"))
     clock = work_dir / "train-seconds.json"
     # A resumed run adds its time to the time the interrupted runs spent, kept beside the checkpoints.
     earlier = json.loads(clock.read_text())["seconds"] if resume and clock.is_file() else 0.0
@@ -281,20 +331,24 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         apply_temperature(model, len(labels), temperature)
         logger.info("temperature %.3f fitted on the validation split", temperature)
 
+    # Only paths relative to the folder the command ran from (or bare file names) are written: the
+    # card and training.json travel to the Hub with the model.
     report = {
-        "command": "python -m recipe.finetune " + shlex.join(argv),
-        "base_model": args.base,
-        "base_model_id": args.base_model_id or args.base,
+        "command": f"{COMMAND} " + shlex.join(public_argv(argv)),
+        "base_model": public_path(args.base),
+        "base_model_id": args.base_model_id or public_path(args.base),
         "labels": labels,
-        "data": [str(path) for path in args.data],
+        "data": [public_path(path) for path in args.data],
         "text_column": args.text_column,
         "label_column": args.label_column,
         "source_column": args.source_column,
         "split_column": args.split_column,
         "split_seed": args.split_seed,
-        "eval_data": [str(path) for path in args.eval_data],
-        "sources_info": str(args.sources_info) if args.sources_info else None,
+        "eval_data": [public_path(path) for path in args.eval_data],
+        "sources_info": public_path(args.sources_info) if args.sources_info else None,
         "dropped_rows": dict(rows.dropped),
+        "duplicates_removed": cleaning.duplicates_removed,
+        "merged_labels": cleaning.merged_labels,
         "split_sizes": {name: len(splits[name]) for name in SPLITS},
         "train_labels": dict(
             sorted(
@@ -313,8 +367,158 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         "train_seconds": round(train_seconds, 1),
         "resumed_from_checkpoint": bool(resume),
     }
-    _save_atomically(model, tokenizer, report, args.output, work_dir)
+    inputs = evaluate.Inputs(
+        data=list(args.data),
+        eval_data=list(args.eval_data),
+        sources_info=str(args.sources_info) if args.sources_info else None,
+    )
+    _save_atomically(model, tokenizer, report, args.output, work_dir, inputs)
     return report
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Every argument checked before anything is read or trained; one line for the first bad one.
+
+    Raises:
+        DataError: a value outside its range, or an --output that must not be replaced.
+    """
+    at_least_one = (
+        ("--batch-size", args.batch_size),
+        ("--max-length", args.max_length),
+        ("--patience", args.patience),
+    )
+    for flag, value in at_least_one:
+        if value < 1:
+            raise DataError(f"{flag} {value}: must be a whole number of at least 1")
+    for flag, number in (
+        ("--learning-rate", args.learning_rate),
+        ("--max-epochs", args.max_epochs),
+    ):
+        if not (math.isfinite(number) and number > 0):
+            raise DataError(f"{flag} {number}: must be a number above 0")
+    for flag, value in (("--seed", args.seed), ("--split-seed", args.split_seed)):
+        if not 0 <= value <= MAX_SEED:
+            raise DataError(f"{flag} {value}: must be a whole number from 0 to {MAX_SEED}")
+    check_output(args)
+
+
+def check_output(args: argparse.Namespace) -> None:
+    """Refuse an --output whose replacement would lose something that is not a model of ours.
+
+    The output is replaced as a whole, so it may not be (or hold) the folder the command runs from,
+    the work folder or any input file; an existing folder is replaced only when it is empty or this
+    recipe wrote it (its training.json), unless --overwrite.
+
+    Raises:
+        DataError: naming --output, what it holds and what to do.
+    """
+    output = args.output.resolve()
+    named = f"--output {args.output}"
+    if Path.cwd().resolve().is_relative_to(output):
+        raise DataError(
+            f"{named}: is the folder the command runs from (or holds it), and the output folder "
+            "is replaced as a whole; give a new folder such as models/my-model"
+        )
+    inputs = [("--data", p) for p in args.data] + [("--eval-data", p) for p in args.eval_data]
+    inputs += [("--sources-info", args.sources_info)] if args.sources_info else []
+    inputs += [("--work-dir", args.work_dir)] if args.work_dir else []
+    for flag, path in inputs:
+        if Path(path).resolve().is_relative_to(output):
+            raise DataError(
+                f"{named}: holds {path} ({flag}), and the output folder is replaced as a whole; "
+                "write the model to another folder"
+            )
+    if not output.exists():
+        return
+    if not output.is_dir():
+        raise DataError(f"{named}: is a file, not a folder; give a folder to write the model to")
+    if args.overwrite or is_recipe_output(output) or not any(output.iterdir()):
+        return
+    held = sum(1 for _ in output.rglob("*"))
+    raise DataError(
+        f"{named}: exists, holds {held:,} files or folders and was not written by this recipe (no "
+        "training.json of recipe.finetune); give a new folder, or add --overwrite to replace it"
+    )
+
+
+def is_recipe_output(folder: Path) -> bool:
+    """Whether the folder is a model this recipe wrote: its training.json records our command."""
+    try:
+        training = json.loads((folder / "training.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(training, dict) and str(training.get("command", "")).startswith(COMMAND)
+
+
+def default_work_dir(output: Path) -> Path:
+    """.cache/finetune/NAME-HASH: two outputs of the same name never share checkpoints."""
+    digest = hashlib.sha256(os.path.abspath(output).encode()).hexdigest()[:10]
+    return Path(".cache/finetune") / f"{Path(os.path.abspath(output)).name}-{digest}"
+
+
+def claim_work_dir(work_dir: Path, args: argparse.Namespace, labels: list[str]) -> bool:
+    """Record which run the work folder's checkpoints belong to; whether to resume from them.
+
+    --resume continues only a run for the same --output, base and labels; a fresh run removes the
+    checkpoints an earlier run left, so a later --resume cannot pick up a stranger's.
+
+    Raises:
+        DataError: --resume with checkpoints of another run.
+    """
+    checkpoints = work_dir / "checkpoints"
+    owner_file = work_dir / "run.json"
+    base = os.path.abspath(args.base) if Path(args.base).exists() else args.base
+    owner = {"output": os.path.abspath(args.output), "base": base, "labels": labels}
+    found = sorted(checkpoints.glob("checkpoint-*"))
+    if args.resume and found:
+        try:
+            recorded = json.loads(owner_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            recorded = None
+        if recorded != owner:
+            whose = (
+                f"the run for {recorded.get('output')} with labels {recorded.get('labels')}"
+                if isinstance(recorded, dict)
+                else "a run that did not record its output"
+            )
+            raise DataError(
+                f"--resume: the checkpoints in {checkpoints} belong to {whose}, not to this "
+                f"--output with labels {labels}; drop --resume to train afresh, or give --work-dir"
+            )
+        return True
+    for old in found:
+        shutil.rmtree(old)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    owner_file.write_text(json.dumps(owner) + "\n", encoding="utf-8")
+    (work_dir / "train-seconds.json").unlink(missing_ok=True)
+    return False
+
+
+def public_path(path: str | os.PathLike[str]) -> str:
+    """A path fit to publish: relative to the folder the command runs from, else the bare file name.
+
+    A relative path that stays below that folder is kept as given; a Hub id passes unchanged.
+    """
+    given = os.fspath(path)
+    if not os.path.isabs(given) and ".." not in Path(given).parts:
+        return Path(given).as_posix()
+    absolute, here = Path(os.path.abspath(given)), Path.cwd()
+    return absolute.relative_to(here).as_posix() if absolute.is_relative_to(here) else absolute.name
+
+
+def public_argv(argv: list[str]) -> list[str]:
+    """The command line with every absolute or upward path made public (see public_path)."""
+
+    def public(token: str) -> str:
+        return public_path(token) if os.path.isabs(token) or token.startswith("..") else token
+
+    shown = []
+    for token in argv:
+        flag, equals, value = token.partition("=")
+        shown.append(
+            f"{flag}={public(value)}" if token.startswith("--") and equals else public(token)
+        )
+    return shown
 
 
 def _save_atomically(
@@ -323,6 +527,7 @@ def _save_atomically(
     report: dict[str, Any],
     output: Path,
     work_dir: Path,
+    inputs: evaluate.Inputs,
 ) -> None:
     """Save, evaluate and card into a hidden sibling folder, then move it to `output` in one rename."""
     partial = output.with_name(f".{output.name}.partial")
@@ -333,7 +538,7 @@ def _save_atomically(
         model.to(torch.float16).save_pretrained(partial, safe_serialization=True)
         tokenizer.save_pretrained(partial)
         (partial / "training.json").write_text(json.dumps(report, indent=2) + "\n")
-        evaluate.evaluate_folder(partial, work_dir=work_dir, card_name=output.name)
+        evaluate.evaluate_folder(partial, work_dir=work_dir, card_name=output.name, inputs=inputs)
         previous = output.with_name(f".{output.name}.previous")
         shutil.rmtree(previous, ignore_errors=True)
         if output.exists():
@@ -387,6 +592,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--labels", help="comma-separated label names in order (default: the data's, sorted)"
     )
     data.add_argument(
+        "--keep-look-alike-labels",
+        action="store_true",
+        help="keep labels apart that differ only in case, Unicode form or invisible characters "
+        "(default: merge them into the most frequent spelling, with a warning)",
+    )
+    data.add_argument(
         "--source-column", help="column naming each row's source, reported separately"
     )
     data.add_argument(
@@ -410,12 +621,26 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--base-model-id", help="Hub id to name in the card when --base is a local folder"
     )
-    model.add_argument("--output", type=Path, required=True, help="folder to write the model to")
     model.add_argument(
-        "--work-dir", type=Path, help="checkpoints and caches (default .cache/finetune/NAME)"
+        "--output",
+        type=Path,
+        required=True,
+        help="folder to write the model to; an existing one is replaced only if this recipe wrote it",
     )
     model.add_argument(
-        "--resume", action="store_true", help="continue from the last checkpoint in --work-dir"
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --output that this recipe did not write (never one holding inputs)",
+    )
+    model.add_argument(
+        "--work-dir",
+        type=Path,
+        help="checkpoints and caches (default .cache/finetune/NAME-HASH, one per --output)",
+    )
+    model.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the last checkpoint of this --output's run in the work folder",
     )
     training = parser.add_argument_group("training")
     training.add_argument("--learning-rate", type=float, default=defaults.learning_rate)

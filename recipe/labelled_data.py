@@ -7,6 +7,7 @@ naming the file, the row or the column, and the fix; texts that cannot be used a
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ READERS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json", ".pa
 SPLITS = ("train", "validation", "test")
 # Each label needs this many rows for a stratified 80/10/10 split to give it a row in every part.
 MIN_ROWS_PER_LABEL = 10
+# Messages list at most this many labels, then say how many more there are.
+LISTED = 10
 
 
 class DataError(ValueError):
@@ -52,8 +55,8 @@ def read_file(
     """Read one file; rows whose text is empty or not valid UTF-8 are dropped and counted.
 
     Raises:
-        DataError: the file is missing, of an unknown kind, unreadable, or lacks a named column, or a
-            row has no label or an unknown split name.
+        DataError: the file is missing, of an unknown kind, empty, unreadable, or lacks a named
+            column, or a row has no label, a label that is not valid UTF-8, or an unknown split name.
     """
     if not path.is_file():
         raise DataError(f"{path}: no such file")
@@ -62,6 +65,7 @@ def read_file(
         raise DataError(
             f"{path}: unknown file type {path.suffix!r}; use .csv, .tsv, .jsonl or .parquet"
         )
+    _check_has_rows(path, kind)
     options: dict[str, object] = {}
     if kind == "csv":
         # Undecodable bytes become U+FFFD, so one bad row is dropped instead of the whole file failing.
@@ -106,6 +110,13 @@ def read_file(
                 f"{path}, row {number}: no label in column {label_column!r}; label every row or "
                 "remove it"
             )
+        if "\ufffd" in label:
+            # A replacement character is what an undecodable byte became: the label would be a new,
+            # mangled class (Latin-1 "négatif" read as "n\ufffdgatif").
+            raise DataError(
+                f"{path}, row {number}: label {label!r} in column {label_column!r} is not valid "
+                "UTF-8 (the file looks like Latin-1 or Windows-1252); save the file as UTF-8"
+            )
         split = _as_text(row[split_column]).strip().lower() if split_column else ""
         if split_column and split not in SPLITS:
             raise DataError(
@@ -120,6 +131,24 @@ def read_file(
     if not rows.texts:
         raise DataError(f"{path}: no usable rows ({_dropped_summary(rows.dropped)})")
     return rows
+
+
+def _check_has_rows(path: Path, kind: str) -> None:
+    """Refuse an empty text file, or a CSV with a header and nothing under it, naming the file."""
+    if kind == "parquet":
+        return
+    lines = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            lines += bool(line.strip())
+            if lines >= 2:
+                return
+    if lines == 0:
+        raise DataError(f"{path}: the file is empty; give a file with a header and labelled rows")
+    if kind == "csv":
+        raise DataError(
+            f"{path}: only a header line, no rows under it; add labelled rows or drop the file"
+        )
 
 
 def read_files(
@@ -152,6 +181,64 @@ def combine(parts: list[LabelledRows]) -> LabelledRows:
     return combined
 
 
+def listing(items: list[str], limit: int = LISTED) -> str:
+    """Items for a message, at most `limit` of them and then how many more: bounded whatever the data."""
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown} and {len(items) - limit:,} more"
+
+
+def remove_duplicates(rows: LabelledRows) -> int:
+    """Drop every repeat of an earlier row's text and label (whatever its split); returns how many.
+
+    A repeated row would otherwise land in train and test alike and inflate the test figures.
+    """
+    seen: set[tuple[str, str]] = set()
+    keep = []
+    for i, pair in enumerate(zip(rows.texts, rows.labels, strict=True)):
+        if pair not in seen:
+            seen.add(pair)
+            keep.append(i)
+    removed = len(rows.texts) - len(keep)
+    for name in ("texts", "labels", "sources", "splits", "files"):
+        column = getattr(rows, name)
+        setattr(rows, name, [column[i] for i in keep])
+    return removed
+
+
+def label_key(label: str) -> str:
+    """What a label looks like to a reader: NFKC, case folded, invisible characters and spacing gone."""
+    visible = "".join(
+        char for char in unicodedata.normalize("NFKC", label) if unicodedata.category(char) != "Cf"
+    )
+    return " ".join(visible.casefold().split())
+
+
+def look_alike_labels(rows: LabelledRows, given: list[str] | None) -> dict[str, str]:
+    """Each label spelt like another (`café` NFC/NFD, `Positive`, `positive\u200b`) → the one to keep.
+
+    The spelling kept is the one in `given` (--labels), else the most frequent (the first seen on a
+    tie). A group holding two names that `given` lists is left alone: the user asked for both.
+    """
+    counts = Counter(rows.labels)
+    groups: dict[str, list[str]] = {}
+    for label in counts:  # first-seen order
+        groups.setdefault(label_key(label), []).append(label)
+    chosen = set(given or [])
+    merged: dict[str, str] = {}
+    for spellings in groups.values():
+        named = [s for s in spellings if s in chosen]
+        if len(spellings) < 2 or len(named) > 1:
+            continue
+        keep = named[0] if named else max(spellings, key=lambda s: counts[s])
+        merged.update({s: keep for s in spellings if s != keep})
+    return merged
+
+
+def rename_labels(rows: LabelledRows, renamed: dict[str, str]) -> None:
+    """Replace each label found in `renamed` by its new name, in place."""
+    rows.labels = [renamed.get(label, label) for label in rows.labels]
+
+
 def label_names(rows: LabelledRows, given: list[str] | None) -> list[str]:
     """The label set: `given` in that order, else the data's labels sorted (numbers numerically).
 
@@ -162,10 +249,10 @@ def label_names(rows: LabelledRows, given: list[str] | None) -> list[str]:
     if given:
         unknown = sorted(found - set(given))
         if unknown:
-            where = "; ".join(f"{label!r} in {rows.files_with(label)}" for label in unknown)
+            where = listing([f"{label!r} in {rows.files_with(label)}" for label in unknown])
             raise DataError(
-                f"labels {', '.join(map(repr, unknown))} are in the data but not in --labels "
-                f"({','.join(given)}): {where}; add them to --labels or remove those rows"
+                f"labels {listing([repr(label) for label in unknown])} are in the data but not in "
+                f"--labels ({','.join(given)}): {where}; add them to --labels or remove those rows"
             )
         names = list(given)
     else:
@@ -191,8 +278,8 @@ def assign_splits(rows: LabelledRows, seed: int) -> None:
     )
     scarce = {label: n for label, n in counts.items() if n < MIN_ROWS_PER_LABEL}
     if scarce:
-        listed = ", ".join(
-            f"{label!r} ({n}, in {rows.files_with(label)})" for label, n in sorted(scarce.items())
+        listed = listing(
+            [f"{label!r} ({n}, in {rows.files_with(label)})" for label, n in sorted(scarce.items())]
         )
         raise DataError(
             f"too few examples to split: {listed}; each label needs at least {MIN_ROWS_PER_LABEL} "

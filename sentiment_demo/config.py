@@ -50,8 +50,9 @@ class Settings:
 
     model: str = _setting(
         str(DEFAULT_MODEL),
-        "local folder or Hugging Face Hub id of a text-classification model, or `vader` (a "
-        "lexicon baseline); repeat the flag, or separate them with commas, to serve several side "
+        "local folder or Hugging Face Hub id of a text-classification model, `vader` (a lexicon "
+        "baseline), or an http(s) URL of a remote classifier (a text-embeddings-inference server, "
+        "an Inference Endpoint, or another instance's /predict); repeat the flag, or separate them with commas, to serve several side "
         "by side (the first answers /predict and the Analyse tab)",
     )
     device: str = _setting("auto", "auto picks cuda, then mps, then cpu", choices=DEVICES)

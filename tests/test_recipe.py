@@ -82,14 +82,26 @@ def test_the_card_holds_the_measured_figures(trained: Path) -> None:
         assert f"{100 * entry['float32']['all_labels']['accuracy']:.2f}%" in card.text
     assert training["command"] in card.text
     assert f"A temperature of {training['temperature']:.3f}" in card.text
-    assert training["split_sizes"] == {"train": 38, "validation": 5, "test": 5}
+    # labelled_csv repeats 8 of its 48 rows; the repeats are removed before splitting.
+    assert training["duplicates_removed"] == 8
+    assert sum(training["split_sizes"].values()) == 40
 
 
 def test_make_evaluate_reproduces_every_figure(
     trained: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = (trained / "README.md").read_text()
-    assert evaluate.main(["--model", str(trained), "--work-dir", str(trained.parent / "ev")]) == 0
+    # training.json names the data relative to where the recipe ran (here: bare file names).
+    assert (
+        evaluate.main(
+            [
+                "--model", str(trained),
+                "--work-dir", str(trained.parent / "ev"),
+                "--data-root", str(trained.parent),
+            ]
+        )
+        == 0
+    )  # fmt: skip
     assert "every figure matches" in capsys.readouterr().out
     assert (trained / "README.md").read_text() == before
 
@@ -125,7 +137,9 @@ def test_fit_temperature_recovers_the_temperature_of_the_labels() -> None:
         ),
         ("text,label\n" + "good film,positive\n" * 30, [], r"only one label \('positive'\)"),
         (
-            "text,label\n" + "good film,positive\n" * 20 + "bad film,negative\n" * 3,
+            "text,label\n"
+            + "".join(f"good film {i},positive\n" for i in range(20))
+            + "".join(f"bad film {i},negative\n" for i in range(3)),
             [],
             r"too few examples to split: 'negative' \(3, in .*data.csv\); each label needs at least 10",
         ),
@@ -190,10 +204,11 @@ def test_an_interrupted_run_leaves_nothing_in_the_output(
 def test_the_saved_temperature_is_the_one_the_validation_rows_call_for(trained: Path) -> None:
     # Refit from scratch, in the dataset's own row order: the Trainer's evaluation loader visits rows
     # in length-grouped order, so pairing its logits with the dataset's labels would fit nonsense.
-    from recipe.labelled_data import assign_splits
+    from recipe.labelled_data import assign_splits, remove_duplicates
 
     training = json.loads((trained / "training.json").read_text())
-    rows = read_file(Path(training["data"][0]), "text", "label")
+    rows = read_file(trained.parent / training["data"][0], "text", "label")
+    remove_duplicates(rows)
     assign_splits(rows, training["split_seed"])
     validation = [i for i, split in enumerate(rows.splits) if split == "validation"]
     classifier, _ = load_classifier(
