@@ -9,7 +9,7 @@ VADER_SDIST := .cache/vaderSentiment-3.3.2.tar.gz
 MODEL_DIR := models/minilm-sentiment
 DATA_DIR := .cache/data
 
-.PHONY: install install-dev browser run serve test test-fast e2e lint fmt data model evaluate bench bench-quick bench-faults bench-abuse publish-dry-run publish clean
+.PHONY: install install-dev browser run serve test test-fast e2e lint fmt data model evaluate bench bench-quick bench-sentences bench-faults bench-abuse publish-dry-run publish clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed (transformers 5)" if sys.version_info < (3, 11) else 0)'
@@ -89,6 +89,9 @@ bench: install-dev
 
 bench-quick: install-dev
 	$(PY) -m bench.run --quick
+
+bench-sentences: install-dev
+	$(PY) -m bench.sentences
 
 # C=64 for a minute with a poison text and a SIGSTOP/SIGCONT of the server; exits 1 if a request is lost.
 bench-faults: install-dev

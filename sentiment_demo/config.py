@@ -23,6 +23,7 @@ BACKENDS = ("local", "remote")
 MAX_COLUMNS = 1000
 MAX_HEADER_KB = 64
 FEEDBACK_PUSH = ("accepted", "all")
+LONG_TEXT_READINGS = ("sentences", "first_tokens")
 
 
 def _bool(value: str) -> bool:
@@ -155,6 +156,26 @@ class Settings:
         "words weighed by an explanation (each costs one extra text in the batch)",
         cast=int,
         minimum=1,
+    )
+    max_document_chars: int = _setting(
+        20_000,
+        "longest text the sentence view (Analyse, Compare, Batch by sentence, /sentences) takes, "
+        "in characters",
+        cast=int,
+        minimum=1,
+    )
+    max_document_sentences: int = _setting(
+        500, "most sentences in one text of the sentence view", cast=int, minimum=1
+    )
+    max_aspects: int = _setting(
+        20, "most aspect terms in one request of the sentence view or Batch", cast=int, minimum=1
+    )
+    long_text_reading: str = _setting(
+        "sentences",
+        "the whole-text answer of the sentence view for a text over the model's token limit: "
+        "sentences (the length-weighted sentence aggregate) or first_tokens (the model's reading "
+        "of the first tokens)",
+        choices=LONG_TEXT_READINGS,
     )
     queue_size: int = _setting(
         256,

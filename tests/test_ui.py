@@ -196,6 +196,9 @@ def test_api_page_lists_the_public_endpoints(client: Client) -> None:
         "/compare",
         "/explain_all",
         "/evaluate",
+        "/sentences",
+        "/compare_sentences",
+        "/behaviour",
     }
 
 

@@ -51,7 +51,7 @@ def build_demo(
         )
         if feedback is not None:
             gr.Markdown(BANNER, elem_id="feedback-banner")
-        build_analyse_tab(default, settings, feedback)
+        build_analyse_tab(default, settings, models, feedback)
         build_compare_tab(models, settings, feedback)
         build_batch_tab(models, settings, results)
         build_evaluate_tab(models, settings, results)

@@ -22,6 +22,7 @@ from sentiment_demo.ui.common import (
     notice_for,
 )
 from sentiment_demo.ui.feedback_controls import feedback_controls
+from sentiment_demo.ui.sentence_view import build_sentence_view
 from sentiment_demo.ui.user_errors import user_facing_errors
 
 EXAMPLES = (
@@ -46,11 +47,15 @@ def classify_texts(
 
 
 def build_analyse_tab(
-    model: ServedModel, settings: Settings, feedback: FeedbackCollector | None = None
+    model: ServedModel,
+    settings: Settings,
+    models: Sequence[ServedModel] = (),
+    feedback: FeedbackCollector | None = None,
 ) -> None:
-    """The tab's components and events (`classify`, `explain`), inside the caller's Blocks.
+    """The tab's components and events (`classify`, `explain`, `sentences`) in the caller's Blocks.
 
-    With `feedback`, "Is this right?" controls sit under the scores.
+    The sentence view can use any of `models` (default: `model` alone). With `feedback`, "Is this
+    right?" controls sit under the scores.
     """
     labels = model.labels
     scheme = model.info.scheme
@@ -85,7 +90,8 @@ def build_analyse_tab(
                     lines=1,
                     max_lines=12,
                     placeholder="The film is a triumph of style over substance...",
-                    info=f"Up to {settings.max_text_chars:,} characters. Enter analyses; "
+                    info=f"Up to {settings.max_text_chars:,} characters ("
+                    f"{settings.max_document_chars:,} by sentence). Enter analyses; "
                     "Shift+Enter starts a new line.",
                     elem_id="text-input",
                 )
@@ -122,6 +128,7 @@ def build_analyse_tab(
             label="Examples: reviews, tweets, plain statements, negation and sarcasm (click one "
             "to analyse it)",
         )
+        build_sentence_view(models or [model], settings, text_in)
 
     classify_kwargs: dict[str, Any] = {
         "fn": classify,

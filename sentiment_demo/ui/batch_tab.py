@@ -12,7 +12,9 @@ import gradio as gr
 import pandas as pd
 
 from sentiment_demo.config import Settings
+from sentiment_demo.core.classifier import Rejection
 from sentiment_demo.core.served_model import ServedModel
+from sentiment_demo.documents.analysis import DocumentOptions, analyse_documents, parse_aspects
 from sentiment_demo.errors import InputError
 from sentiment_demo.files import ResultFiles
 from sentiment_demo.inputs.batch_input import (
@@ -35,9 +37,11 @@ from sentiment_demo.ui.batch_report import (
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
     any_column_name,
+    classify_in_chunks,
     classify_with_models,
     logger,
 )
+from sentiment_demo.ui.sentence_report import ASPECT_NOTE, aspect_counts, batch_sentence_columns
 from sentiment_demo.ui.user_errors import user_facing_errors
 
 
@@ -53,6 +57,8 @@ def build_batch_tab(
         upload: str | None = None,
         column: str | None = None,
         model_names: list[str] | None = None,
+        by_sentence: bool = False,
+        aspects: str | None = None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008  (Gradio's way to ask for a progress bar)
     ) -> tuple[pd.DataFrame, pd.DataFrame | None, str | None, str]:
         """Classify many texts (one per line, or a .txt/.csv file): a table, counts, a CSV file.
@@ -67,6 +73,10 @@ def build_batch_tab(
                 sentence or similar, else the first).
             model_names: the models to run (default: the default model); with several, the table
                 has a label and score column per model and an agreement column.
+            by_sentence: also score every sentence of each text (with the first model): adds the
+                sentence count, the share of each label and the most negative sentence.
+            aspects: optional aspect terms separated by commas: one verdict column per aspect
+                (sentence-level sentiment around the term, not a trained aspect model).
             progress: Gradio's progress bar (not an input).
         """
         # A bad input is said once, in the summary: raising would also paint an "Error" badge on
@@ -79,6 +89,7 @@ def build_batch_tab(
                     f"{', '.join(by_name)}."
                 )
             chosen = [by_name[name] for name in model_names or []] or [default]
+            terms = parse_aspects(aspects, settings.max_aspects)
             if upload:
                 batch = in_worker(
                     settings.parse_seconds,
@@ -112,7 +123,39 @@ def build_batch_tab(
                     f"{batch_summary(batch, outcomes[0])} The {len(chosen)} models agree on "
                     f"{agreed:,} of {len(batch.texts):,} texts."
                 )
+            if by_sentence or terms:
+                table, summary = add_sentence_columns(
+                    table, summary, batch.texts, chosen[0], by_sentence, terms, progress
+                )
             return table, chart, results.write_csv(table), summary
+
+    def add_sentence_columns(
+        table: pd.DataFrame,
+        summary: str,
+        texts: list[str],
+        model: ServedModel,
+        by_sentence: bool,
+        terms: list[str],
+        progress: gr.Progress,
+    ) -> tuple[pd.DataFrame, str]:
+        # Every sentence of every text in one classify call (cut into chunks for the progress bar).
+        reports = analyse_documents(
+            texts,
+            lambda t: classify_in_chunks(model.classify, t, progress, "Scoring sentences"),
+            model.labels,
+            DocumentOptions.from_settings(settings),
+            terms,
+        )
+        columns = batch_sentence_columns(reports, model.labels, by_sentence, terms)
+        refused = sum(isinstance(r, Rejection) for r in reports)
+        summary += f" Sentence columns by {model.name}" + (
+            f"; {refused:,} texts were not split (see sentence_note)." if refused else "."
+        )
+        return pd.concat([table, columns], axis=1), summary
+
+    def show_aspect_chart(table: pd.DataFrame | None) -> gr.BarPlot:
+        counts = aspect_counts(table if table is not None else pd.DataFrame())
+        return gr.BarPlot(value=counts, visible=len(counts) > 0)
 
     def list_columns(upload: str | None) -> tuple[gr.Dropdown, str]:
         # A file that cannot be read is said once, in the summary: "Analyse all" then explains it
@@ -163,6 +206,18 @@ def build_batch_tab(
                     visible=len(models) > 1,
                     elem_id="batch-models",
                 )
+                by_sentence_in = gr.Checkbox(
+                    label="Score by sentence (adds the sentence count, the share of each label "
+                    "and the most negative sentence)",
+                    value=False,
+                    elem_id="batch-by-sentence",
+                )
+                aspects_in = gr.Textbox(
+                    label="Aspects (optional, comma-separated): one column per aspect",
+                    placeholder="battery, screen, price",
+                    info=ASPECT_NOTE,
+                    elem_id="batch-aspects",
+                )
         batch_btn = gr.Button("Analyse all", variant="primary")
         # A text box, not Markdown: the summary quotes file and column names a user chose.
         batch_status_out = gr.Textbox(
@@ -184,6 +239,18 @@ def build_batch_tab(
             download_out = gr.File(
                 label="Download results (CSV)", elem_id="batch-download", interactive=False
             )
+        aspect_chart_out = gr.BarPlot(
+            x="aspect",
+            y="texts",
+            color="verdict",
+            label="Aspects: texts per verdict (the label most of a text's sentences about the "
+            "aspect got)",
+            y_title="texts",
+            x_title="",
+            y_lim=[0, None],
+            visible=False,
+            elem_id="batch-aspect-chart",
+        )
         table_out = gr.Dataframe(
             label="Results", elem_id="batch-results", interactive=False, wrap=True
         )
@@ -196,7 +263,7 @@ def build_batch_tab(
     )
     batch_btn.click(
         classify_batch,
-        inputs=[texts_in, file_in, column_in, models_in],
+        inputs=[texts_in, file_in, column_in, models_in, by_sentence_in, aspects_in],
         outputs=[table_out, chart_out, download_out, batch_status_out],
         api_name="classify_batch",
         api_description="Classify many texts (one per line, or a .txt/.csv file) with one model or "
@@ -204,4 +271,9 @@ def build_batch_tab(
         "agree), a CSV file and a summary.",
         concurrency_id="batch-jobs",
         concurrency_limit=SLOW_EVENT_CONCURRENCY,
+    ).then(
+        show_aspect_chart,
+        inputs=[table_out],
+        outputs=[aspect_chart_out],
+        api_visibility="private",
     )

@@ -15,6 +15,7 @@ from sentiment_demo.core.classifier import Outcome, Prediction
 from sentiment_demo.core.schemes import read
 from sentiment_demo.core.served_model import ServedModel
 from sentiment_demo.feedback.collect import FeedbackCollector
+from sentiment_demo.documents.analysis import DocumentOptions, DocumentReport, analyse_document
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
     explain_with,
@@ -24,6 +25,7 @@ from sentiment_demo.ui.common import (
     on_every_model,
 )
 from sentiment_demo.ui.feedback_controls import feedback_controls
+from sentiment_demo.ui.sentence_report import highlighted, summary_markdown
 from sentiment_demo.ui.user_errors import user_facing_errors
 
 COMPARE_EXAMPLES = (
@@ -78,6 +80,24 @@ def build_compare_tab(
             values += list(explanation_value(result, model.info.scheme))
         return tuple(values)
 
+    def compare_sentences(text: str) -> tuple[Any, ...]:
+        """Score one text sentence by sentence with every served model: sentences and a summary each."""
+        options = DocumentOptions.from_settings(settings)
+        with user_facing_errors():
+            reports = on_every_model(
+                models, lambda m: analyse_document(text, m.classify, m.labels, options)
+            )
+        values: list[Any] = []
+        for report in reports:
+            pieces, colours = (
+                highlighted(report) if isinstance(report, DocumentReport) else ([], {})
+            )
+            values += [
+                gr.HighlightedText(value=pieces, color_map=colours),
+                summary_markdown(report),
+            ]
+        return tuple(values)
+
     with gr.Tab("Compare"):
         if len(models) == 1:
             gr.Markdown(
@@ -95,9 +115,11 @@ def build_compare_tab(
         with gr.Row():
             compare_btn = gr.Button("Compare", variant="primary")
             explain_btn = gr.Button("Explain with every model", variant="secondary")
+            sentences_btn = gr.Button("By sentence, with every model", variant="secondary")
         agreement_out = gr.Markdown(elem_id="compare-agreement")
         label_outs: list[gr.components.Component] = []
         explain_outs: list[gr.components.Component] = []
+        sentence_outs: list[gr.components.Component] = []
         with gr.Row(equal_height=False):
             for index, model in enumerate(models, start=1):
                 with gr.Column(min_width=220):
@@ -118,6 +140,15 @@ def build_compare_tab(
                         )
                     )
                     explain_outs.append(gr.Markdown(elem_id=f"compare-explanation-notice-{index}"))
+                    sentence_outs.append(
+                        gr.HighlightedText(
+                            label=f"Sentences by {model.name}",
+                            combine_adjacent=False,
+                            show_legend=False,
+                            elem_id=f"compare-sentences-{index}",
+                        )
+                    )
+                    sentence_outs.append(gr.Markdown(elem_id=f"compare-sentences-summary-{index}"))
         if feedback is not None:
             feedback_controls(feedback, models, text_in, "compare")
         gr.Examples(
@@ -147,5 +178,15 @@ def build_compare_tab(
         api_name="explain_all",
         api_description="Per-word weights of every served model towards its own prediction.",
         concurrency_id="explain",
+        concurrency_limit=SLOW_EVENT_CONCURRENCY,
+    )
+    sentences_btn.click(
+        compare_sentences,
+        inputs=[text_in],
+        outputs=sentence_outs,
+        api_name="compare_sentences",
+        api_description="Score one text sentence by sentence with every served model: per model "
+        "its sentences with labels and scores, and a summary.",
+        concurrency_id="sentences",
         concurrency_limit=SLOW_EVENT_CONCURRENCY,
     )
