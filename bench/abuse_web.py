@@ -4,12 +4,14 @@ Each function takes the base URL and pid of a fresh `python app.py` and returns 
 user saw, or what the server kept:
 
 - queue fill: one client posts Batch jobs as fast as it can (nobody listens: Gradio runs them
-  anyway) while 24 other visitors each send one classify: visitors served and refused.
+  anyway) while 24 other visitors each send one classify: visitors served and refused. Clients
+  are told apart by X-Forwarded-For, with the bench as the trusted proxy hop.
 - empty auth: the same app.py started with --auth pointing at a blank file: whether it starts, and
   if it does, what /predict, /info, /metrics and the MCP schema answer without credentials.
 - disk fill: one client uploads 100 files of 1 MiB: uploads stored and refused, MiB/s stored,
   and the size of Gradio's cache afterwards (run with --max-cache-mb 64).
-- sessions: 3,000 queue/join posts, each with a new session hash: the server's memory growth.
+- sessions: 3,000 queue/join posts, each with a new session hash: the server's memory growth (run
+  with a per-client event limit of 10,000, so that every join is accepted and only sessions differ).
 
 Only 127.0.0.1 is used; every loop is bounded in count and time. `python -m bench.abuse_web --tree
 OLD_CHECKOUT` runs them against another checkout.
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.abuse import gradio_call, timed_classify
+from bench.abuse import timed_classify
 from bench.load import resident_mb
 from bench.run import REPO_ROOT, free_port, server
 from sentiment_demo.config import DEFAULT_MODEL
@@ -45,13 +47,24 @@ def _fn_index(base: str, api_name: str) -> int:
     return next(d["id"] for d in config["dependencies"] if d.get("api_name") == api_name)
 
 
+def _call(base: str, api: str, data: list[object], address: str) -> str:
+    """The final event of one Gradio API call from `address` (X-Forwarded-For, via a trusted hop)."""
+    with httpx.Client(timeout=120, headers={"x-forwarded-for": address}) as http:
+        started = http.post(f"{base}/gradio_api/call/{api}", json={"data": data})
+        if started.status_code != 200:
+            return f"refused {started.status_code}"
+        stream = http.get(f"{base}/gradio_api/call/{api}/{started.json()['event_id']}").text
+    events = [line[7:].strip() for line in stream.splitlines() if line.startswith("event: ")]
+    return events[-1] if events else "none"
+
+
 def queue_fill(base: str, pid: int) -> dict[str, object]:
     stop = threading.Event()
     hostile: list[int] = []
 
     def flood() -> None:
         deadline = time.monotonic() + 40
-        with httpx.Client(timeout=30) as http:
+        with httpx.Client(timeout=30, headers={"x-forwarded-for": "203.0.113.1"}) as http:
             for _ in range(400):  # bounded in count and time
                 if stop.is_set() or time.monotonic() > deadline:
                     return
@@ -64,14 +77,15 @@ def queue_fill(base: str, pid: int) -> dict[str, object]:
     flooder = threading.Thread(target=flood)
     flooder.start()
     time.sleep(3)
-    visitors: list[str] = []
-    for _ in range(24):
-        visitors.append(gradio_call(base, "classify", ["A fine film."], timeout=120)[0])
+    visitors = [_call(base, "classify", ["A fine film."], f"198.51.100.{i}") for i in range(24)]
     stop.set()
     flooder.join(timeout=120)
     return {
         "visitors served": visitors.count("complete"),
-        "visitors refused or failed": len(visitors) - visitors.count("complete"),
+        "visitors refused 503 (queue full)": visitors.count("refused 503"),
+        "visitors refused or failed otherwise": len(visitors)
+        - visitors.count("complete")
+        - visitors.count("refused 503"),
         "hostile jobs accepted": hostile.count(200),
         "hostile jobs refused 429": hostile.count(429),
         "hostile 503 (queue full)": hostile.count(503),
@@ -168,13 +182,13 @@ def sessions(base: str, pid: int) -> dict[str, object]:
 
 
 SCENARIOS: dict[str, tuple[Callable[[str, int], dict[str, object]], dict[str, str]]] = {
-    "queue fill": (queue_fill, {}),
+    "queue fill": (queue_fill, {"SENTIMENT_TRUSTED_PROXIES": "127.0.0.1"}),
     "empty auth": (empty_auth, {}),
     "disk fill": (
         disk_fill,
         {"GRADIO_TEMP_DIR": str(CACHE_DIR), "SENTIMENT_MAX_CACHE_MB": "64"},
     ),
-    "sessions": (sessions, {}),
+    "sessions": (sessions, {"SENTIMENT_MAX_EVENTS_PER_CLIENT": "10000"}),
 }
 
 
