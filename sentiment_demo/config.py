@@ -7,6 +7,7 @@ the README table and `from_env` cannot drift apart. Nothing else in the package 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -151,6 +152,26 @@ class Settings:
         cast=int,
         minimum=1,
     )
+    upload_kb_per_minute: int = _setting(
+        10240,
+        "KiB one client (address) may upload per minute; more are refused with 429 until the "
+        "minute has passed",
+        cast=int,
+        minimum=1,
+    )
+    upload_timeout: int = _setting(
+        60,
+        "seconds an upload's body may take to arrive; a slower one is cut off with 408",
+        cast=int,
+        minimum=1,
+    )
+    max_cache_mb: int = _setting(
+        1024,
+        "MiB of uploads and downloads kept in Gradio's cache in all; past it the oldest files are "
+        "removed first, whatever their age",
+        cast=int,
+        minimum=1,
+    )
     max_explain_words: int = _setting(
         60,
         "words weighed by an explanation (each costs one extra text in the batch)",
@@ -190,6 +211,26 @@ class Settings:
         "are told the server is busy (429 on /predict)",
         cast=int,
         minimum=1,
+    )
+    max_events_per_client: int = _setting(
+        8,
+        "requests one client (address) may have waiting or running in Gradio's queue at once, "
+        "browser and API alike; more are told the server is busy (429)",
+        cast=int,
+        minimum=1,
+    )
+    max_sessions_per_client: int = _setting(
+        32,
+        "Gradio sessions (browser tabs, API calls) whose state is kept per client address; a new "
+        "one past this drops that client's oldest",
+        cast=int,
+        minimum=1,
+    )
+    trusted_proxies: str = _setting(
+        "",
+        "comma-separated addresses or networks (CIDR) of the proxies in front of the app, whose "
+        "X-Forwarded-For is believed; empty: none, the connection's address identifies a client",
+        cast=lambda value: ",".join(str(n) for n in parse_trusted_proxies(value)),
     )
     host: str = _setting(
         "",
@@ -296,6 +337,14 @@ def _credentials(value: str, setting: str) -> list[tuple[str, str]] | None:
     if not value:
         return None
     path = Path(value)
+    if not path.is_file() and ("/" in value or value.endswith(".txt")):
+        # It looks like a path: reading it as user:password would make a login from a typo.
+        # Never echo the value: it may be the secret itself.
+        raise ValueError(
+            f"{setting} looks like a file path (it has a / or ends in .txt) but no such file "
+            "exists; give an existing file of user:password lines (put a password that has a / "
+            "in such a file)"
+        )
     lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else [value]
     pairs = []
     for number, line in enumerate((ln.strip() for ln in lines), start=1):
@@ -309,7 +358,34 @@ def _credentials(value: str, setting: str) -> list[tuple[str, str]] | None:
                 f"{where}: expected user:password (a user name, a colon, then the password)"
             )
         pairs.append((user, password))
+    if not pairs:
+        # A login nobody can pass, while the routes Gradio's login does not cover stay open.
+        raise ValueError(
+            f"file {path}: has no user:password line; write one per line, or leave "
+            f"{setting} unset for an app without a login"
+        )
     return pairs
+
+
+def parse_trusted_proxies(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The networks of --trusted-proxies; raises ValueError naming a bad entry.
+
+    `*` is refused: trusting every hop means believing the left-most, client-written address.
+    """
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        if item == "*":
+            raise ValueError(
+                "'*' would believe any X-Forwarded-For a client writes; give the proxy's "
+                "addresses or networks, e.g. 10.0.0.0/8"
+            )
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network (CIDR)") from None
+    return networks
 
 
 def env_name(field_name: str) -> str:

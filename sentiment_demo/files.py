@@ -4,7 +4,8 @@ A results CSV must exist only until Gradio has copied it into its own cache, whi
 the handler returns: each write removes this app's CSVs older than a minute, and `close()` the folder.
 Gradio's cache (its copies of downloads, and uploads) is swept by CacheSweeper: Gradio's own
 `delete_cache` misses files that it copies for session-specific copies of a component, which is every
-download here (seen on gradio 6.31: its sets of files to delete stayed empty). Stdlib and pandas.
+download here (seen on gradio 6.31: its sets of files to delete stayed empty); it also keeps the
+cache under a total size, removing the oldest files first. Stdlib and pandas.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +44,8 @@ class ResultFiles:
         """Create the folder; files older than `keep_seconds` are removed at the next write."""
         self.folder = Path(tempfile.mkdtemp(prefix="sentiment-results-"))
         self.keep_seconds = keep_seconds
+        # Told the size of each file written (Gradio copies it into its cache, which is capped).
+        self.on_write: Callable[[int], None] = lambda size: None
 
     def write_csv(self, table: pd.DataFrame, stem: str = "sentiment-results") -> str:
         """Save `table` as a spreadsheet-safe CSV and return its path (for a gr.File output)."""
@@ -54,6 +58,7 @@ class ResultFiles:
         path = request_folder / f"{stem}.csv"
         with path.open("w", encoding="utf-8", newline="") as handle:
             safe.to_csv(handle, index=False, quoting=csv.QUOTE_NONNUMERIC)
+        self.on_write(path.stat().st_size)
         return str(path)
 
     def write_json(self, data: object, stem: str) -> str:
@@ -61,6 +66,7 @@ class ResultFiles:
         self.sweep()
         path = Path(tempfile.mkdtemp(dir=self.folder)) / f"{stem}.json"
         path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        self.on_write(path.stat().st_size)
         return str(path)
 
     def sweep(self) -> None:
@@ -79,40 +85,81 @@ class ResultFiles:
 
 
 class CacheSweeper:
-    """A daemon thread that removes files older than `lifetime` seconds from Gradio's cache folder.
+    """A daemon thread that keeps Gradio's cache folder within an age and a total size.
 
-    It runs every tenth of the lifetime. Folders left empty are removed one lifetime later, so a
-    folder Gradio has just made for a new file is never taken from under it.
+    Files older than `lifetime` seconds are removed; then, while the files left hold more than
+    `max_bytes`, the oldest go first. It runs every tenth of the lifetime, and sooner once a tenth
+    of `max_bytes` has been written since the last sweep (`note_written`, called for uploads and
+    downloads). Folders left empty are removed one lifetime later, so a folder Gradio has just made
+    for a new file is never taken from under it.
     """
 
-    def __init__(self, folder: Path, lifetime: float) -> None:
+    def __init__(self, folder: Path, lifetime: float, max_bytes: int | None = None) -> None:
         """Start sweeping `folder`."""
         self.folder = folder
         self.lifetime = lifetime
+        self.max_bytes = max_bytes
+        self._written = 0
+        self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cache-sweeper", daemon=True)
         self._thread.start()
 
+    def note_written(self, size: int) -> None:
+        """Count `size` bytes just stored; wake the sweeper when a tenth of the cap has come in."""
+        with self._lock:
+            self._written += size
+            due = self.max_bytes is not None and self._written >= self.max_bytes // 10
+        if due:
+            self._wake.set()
+
     def sweep(self) -> int:
-        """Remove what has outlived the lifetime now; returns how many files were removed."""
+        """Remove what has outlived the lifetime, then the oldest past the size cap.
+
+        Returns:
+            How many files were removed.
+        """
+        with self._lock:
+            self._written = 0
         cutoff = time.time() - self.lifetime
         removed = 0
+        kept: list[tuple[float, int, Path]] = []
         for path in sorted(self.folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
             try:
-                if path.is_file() and path.lstat().st_ctime < cutoff:
-                    path.unlink()
-                    removed += 1
+                if path.is_file():
+                    stat = path.lstat()
+                    if stat.st_ctime < cutoff:
+                        path.unlink()
+                        removed += 1
+                    else:
+                        kept.append((stat.st_ctime, stat.st_size, path))
                 elif path.is_dir() and path.stat().st_mtime < cutoff and not any(path.iterdir()):
                     path.rmdir()
             except OSError:  # gone already, or in use: the next sweep tries again
                 continue
+        total = sum(size for _, size, _ in kept)
+        for _, size, path in sorted(kept, key=lambda item: item[0]):
+            if self.max_bytes is None or total <= self.max_bytes:
+                break
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            total -= size
+            removed += 1
         return removed
 
     def close(self) -> None:
         """Stop the thread."""
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        while not self._stop.wait(max(1.0, self.lifetime / 10)):
+        while not self._stop.is_set():
+            self._wake.wait(max(1.0, self.lifetime / 10))
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             self.sweep()

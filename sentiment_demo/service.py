@@ -32,8 +32,12 @@ from sentiment_demo.ui import build_demo
 from sentiment_demo.ui.sentence_view import SENTENCE_CSS
 from sentiment_demo.web.auth import BasicAuthGuard, LoginThrottle
 from sentiment_demo.web.body_limit import BodySizeLimit
+from sentiment_demo.web.clients import trusted_proxies_env
+from sentiment_demo.web.file_payloads import RefuseServerPaths
 from sentiment_demo.web.queue_full import CountQueueFull
+from sentiment_demo.web.queue_limit import QueueLimit
 from sentiment_demo.web.routes import add_api_routes
+from sentiment_demo.web.upload_limit import UploadLimit
 
 
 @dataclass
@@ -63,35 +67,53 @@ class Service:
             add_api_routes(app, self.scheduler, self.metrics, self.settings, self.info, credentials)
             yield
 
-        _, url, _ = self.demo.launch(
-            prevent_thread_lock=True,
-            auth=credentials,
-            max_file_size=self.settings.max_upload_kb * 1024,  # the limit our own check names
-            footer_links=["api", "gradio", "settings"],
-            css=SENTENCE_CSS,
-            # Our handlers raise gr.Error with a message meant for people; this also shows the
-            # message of errors Gradio raises itself, instead of "has not enabled verbose error
-            # reporting".
-            show_error=True,
-            mcp_server=self.settings.mcp,
-            enable_monitoring=False,  # /metrics replaces it; see _without_queue_analytics
-            app_kwargs={
-                "lifespan": add_routes_before_serving,
-                "middleware": [
-                    Middleware(BodySizeLimit, max_bytes=self.settings.max_body_kb * 1024),
-                    # Gradio's login does not cover the MCP server it mounts.
-                    Middleware(
-                        BasicAuthGuard, credentials=credentials, prefixes=("/gradio_api/mcp",)
-                    ),
-                    Middleware(LoginThrottle, enabled=bool(credentials)),
-                    Middleware(CountQueueFull, metrics=self.metrics),
-                ],
-            },
-            **launch_kwargs,
-        )
+        settings = self.settings
+        with trusted_proxies_env(settings.trusted_proxies):
+            _, url, _ = self.demo.launch(
+                prevent_thread_lock=True,
+                auth=credentials,
+                max_file_size=settings.max_upload_kb * 1024,  # the limit our own check names
+                footer_links=["api", "gradio", "settings"],
+                css=SENTENCE_CSS,
+                # Our handlers raise gr.Error with a message meant for people; this also shows the
+                # message of errors Gradio raises itself, instead of "has not enabled verbose error
+                # reporting".
+                show_error=True,
+                mcp_server=settings.mcp,
+                enable_monitoring=False,  # /metrics replaces it; see _without_queue_analytics
+                app_kwargs={
+                    "lifespan": add_routes_before_serving,
+                    "middleware": self._middleware(credentials),
+                },
+                **launch_kwargs,
+            )
         if self.settings.mcp and credentials:
             _log_mcp_client_in(self.demo, str(url), credentials[0])
         return str(url)
+
+    def _middleware(self, credentials: list[tuple[str, str]] | None) -> list[Middleware]:
+        """The ASGI middlewares in front of Gradio and the JSON routes, outermost first."""
+        settings = self.settings
+        return [
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_kb * 1024),
+            Middleware(
+                UploadLimit,
+                max_bytes_per_minute=settings.upload_kb_per_minute * 1024,
+                timeout=settings.upload_timeout,
+                on_upload=self.cache_sweeper.note_written,
+            ),
+            Middleware(LoginThrottle, enabled=credentials is not None),
+            # Gradio's login does not cover the MCP server it mounts.
+            Middleware(BasicAuthGuard, credentials=credentials, prefixes=("/gradio_api/mcp",)),
+            Middleware(
+                QueueLimit,
+                queue=GradioQueueView(self.demo),
+                max_events=settings.max_events_per_client,
+                max_sessions=settings.max_sessions_per_client,
+            ),
+            Middleware(RefuseServerPaths, upload_folder=Path(self.demo.GRADIO_CACHE)),
+            Middleware(CountQueueFull, metrics=self.metrics),
+        ]
 
     def close(self) -> None:
         """Stop the server and the scheduler, and remove the files written for downloads."""
@@ -105,6 +127,28 @@ class Service:
             self.feedback_pusher.stop()
         if self.feedback is not None:
             self.feedback.store.close()
+
+
+class GradioQueueView:
+    """queue_limit.QueueView on gradio 6.31's internals: its queue's events, its sessions' state.
+
+    Private attributes: tests/test_web_limits.py fails if a Gradio upgrade changes them.
+    """
+
+    def __init__(self, demo: gr.Blocks) -> None:
+        """Read `demo`'s queue and state holder (the holder exists once the app is created)."""
+        self.demo = demo
+
+    def live(self, event_id: str) -> bool:
+        """True from the moment Gradio queues the event until it has been processed."""
+        return event_id in self.demo._queue.event_ids_to_events
+
+    def forget_session(self, session_hash: str) -> None:
+        """Drop a session's state: Gradio keeps a copy of every component's config per session."""
+        holder = self.demo.state_holder
+        with holder.lock:
+            holder.session_data.pop(session_hash, None)
+            holder.time_last_used.pop(session_hash, None)
 
 
 def _log_mcp_client_in(demo: gr.Blocks, url: str, login: tuple[str, str]) -> None:
@@ -186,7 +230,10 @@ def build_service(
     # A bounded queue answers "busy" at once instead of letting waits grow without limit.
     with _without_queue_analytics():
         demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)
-    sweeper = CacheSweeper(Path(demo.GRADIO_CACHE), settings.file_lifetime)
+    sweeper = CacheSweeper(
+        Path(demo.GRADIO_CACHE), settings.file_lifetime, max_bytes=settings.max_cache_mb * 2**20
+    )
+    results.on_write = sweeper.note_written
     return Service(
         demo, schedulers[0], metrics, settings, info, results, sweeper, served, schedulers,
         feedback, pusher,

@@ -349,7 +349,9 @@ def test_repeated_wrong_logins_are_slowed_down() -> None:
     from tests.conftest import FakeClassifier
     from tests.test_ui import INFO
 
-    with launched(build_service(FakeClassifier(), INFO, Settings(auth=f"ann:{PASSWORD}"))) as url:
+    # The test client is the trusted proxy hop, so X-Forwarded-For names the clients.
+    settings = Settings(auth=f"ann:{PASSWORD}", trusted_proxies="127.0.0.1")
+    with launched(build_service(FakeClassifier(), INFO, settings)) as url:
         guesser = httpx.Client(headers={"x-forwarded-for": "203.0.113.7"})
         statuses = [
             guesser.post(
@@ -364,7 +366,7 @@ def test_repeated_wrong_logins_are_slowed_down() -> None:
         assert int(refused.headers["retry-after"]) >= 1
         assert "too many failed logins" in refused.json()["error"]
         # Wrong Basic credentials on the JSON routes count the same way.
-        api_guesser = httpx.Client(auth=("ann", "nope"), headers={"x-forwarded-for": "203.0.113.8"})
+        api_guesser = httpx.Client(auth=("bob", "nope"), headers={"x-forwarded-for": "203.0.113.8"})
         api = [
             api_guesser.post(f"{url}/predict", json={"inputs": "good"}).status_code
             for _ in range(8)

@@ -14,8 +14,8 @@ from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import Outcome, Prediction
 from sentiment_demo.core.schemes import read
 from sentiment_demo.core.served_model import ServedModel
-from sentiment_demo.feedback.collect import FeedbackCollector
 from sentiment_demo.documents.analysis import DocumentOptions, DocumentReport, analyse_document
+from sentiment_demo.feedback.collect import FeedbackCollector
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
     explain_with,
