@@ -128,7 +128,7 @@ def starvation(base: str, pid: int) -> dict[str, object]:
         for _ in range(20):  # bounded
             if stop.is_set():
                 return
-            gradio_call(base, "classify_batch", [lines, None, None])
+            gradio_call(base, "classify_batch", [lines, None, None, [], False, ""])
 
     users = [threading.Thread(target=loop_jobs) for _ in range(6)]
     for user in users:

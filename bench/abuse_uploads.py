@@ -103,7 +103,7 @@ def sniffer(base: str, pid: int) -> dict[str, object]:
     time.sleep(0.5)
     answers = {}
     for api, data in (
-        ("classify_batch", ["", upload(base, "bomb.csv", SNIFFER_BOMB), None, []]),
+        ("classify_batch", ["", upload(base, "bomb.csv", SNIFFER_BOMB), None, [], False, ""]),
         ("evaluate", [upload(base, "bomb.csv", SNIFFER_BOMB), None, None, AUTOMATIC, NO_MAPPING]),
     ):
         event, outputs, seconds = call(base, api, data)
@@ -132,7 +132,7 @@ def wide_header(base: str, pid: int) -> dict[str, object]:
 
     single_user = threading.Thread(target=singles)
     single_user.start()
-    data = ["", upload(base, "wide.csv", WIDE_HEADER), None, []]
+    data = ["", upload(base, "wide.csv", WIDE_HEADER), None, [], False, ""]
     event, outputs, seconds = call(base, "classify_batch", data)
     done.set()
     single_user.join(timeout=300)
@@ -152,7 +152,7 @@ def quoted_line_breaks(base: str, pid: int) -> dict[str, object]:
     content = buffer.getvalue().encode()
     figures: dict[str, object] = {"rows in file": len(reviews)}
     event, outputs, _ = call(
-        base, "classify_batch", ["", upload(base, "reviews.csv", content), "review", []]
+        base, "classify_batch", ["", upload(base, "reviews.csv", content), "review", [], False, ""]
     )
     table = outputs[0] if isinstance(outputs[0], dict) else {"data": []}
     figures["Batch rows read"] = len(table["data"])

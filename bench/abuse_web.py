@@ -69,7 +69,8 @@ def queue_fill(base: str, pid: int) -> dict[str, object]:
                 if stop.is_set() or time.monotonic() > deadline:
                     return
                 answer = http.post(
-                    f"{base}/gradio_api/call/classify_batch", json={"data": [LINES, None, None, []]}
+                    f"{base}/gradio_api/call/classify_batch",
+                    json={"data": [LINES, None, None, [], False, ""]},
                 )
                 hostile.append(answer.status_code)
                 time.sleep(0.02)

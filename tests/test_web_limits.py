@@ -62,7 +62,8 @@ def test_queue_one_client_posting_jobs_is_capped_and_others_are_served() -> None
     with launched(service(slow, queue_size=16, max_events_per_client=3)) as url:
         hostile, visitor = as_client("203.0.113.5"), as_client("198.51.100.9")
         answers = [
-            post_job(hostile, url, "classify_batch", [LINES, None, None, []]) for _ in range(20)
+            post_job(hostile, url, "classify_batch", [LINES, None, None, [], False, ""])
+            for _ in range(20)
         ]
         statuses = [a.status_code for a in answers]
         assert statuses.count(200) == 3, statuses
@@ -88,7 +89,7 @@ def test_queue_limit_counts_browser_joins_too() -> None:
             hostile.post(
                 f"{url}/gradio_api/queue/join",
                 json={
-                    "data": [LINES, None, None, []],
+                    "data": [LINES, None, None, [], False, ""],
                     "fn_index": svc_fn,
                     "session_hash": "s1",
                     "event_data": None,
@@ -138,7 +139,7 @@ def test_a_file_payload_outside_the_uploads_is_refused_without_naming_server_pat
         http = as_client("203.0.113.8")
         for path in ["README.md", "/etc/passwd", "../../etc/passwd"]:
             payload = {"path": path, "meta": {"_type": "gradio.FileData"}}
-            answer = post_job(http, url, "classify_batch", ["", payload, None, []])
+            answer = post_job(http, url, "classify_batch", ["", payload, None, [], False, ""])
             assert answer.status_code == 400, answer.text
             assert os.getcwd() not in answer.text
             assert "not uploaded to this server" in answer.json()["detail"]
@@ -147,7 +148,7 @@ def test_a_file_payload_outside_the_uploads_is_refused_without_naming_server_pat
         )
         stored = uploaded.json()[0]
         payload = {"path": stored, "meta": {"_type": "gradio.FileData"}}
-        answer = post_job(http, url, "classify_batch", ["", payload, None, []])
+        answer = post_job(http, url, "classify_batch", ["", payload, None, [], False, ""])
         assert answer.status_code == 200
         assert "event: complete" in result(http, url, "classify_batch", answer.json()["event_id"])
 
