@@ -189,25 +189,46 @@ SCENARIOS: dict[str, tuple[Callable[[str, int], dict[str, object]], dict[str, st
 }
 
 
-def main(argv: list[str] | None = None) -> int:
+Scenarios = dict[str, tuple[Callable[[str, int], dict[str, object]], dict[str, str]]]
+
+
+def round3_scenarios() -> Scenarios:
+    """Issue 24's scenarios, kept beside their fixes (imported here, so those modules can use ours)."""
+    from bench import abuse_outcomes, abuse_uploads, abuse_web
+
+    return {**abuse_uploads.SCENARIOS, **abuse_web.SCENARIOS, **abuse_outcomes.SCENARIOS}
+
+
+def run_scenarios(scenarios: Scenarios, argv: list[str] | None = None) -> int:
+    """Run each scenario against a fresh `python app.py` (and, with --before, an older checkout too)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tree", type=Path, default=REPO_ROOT, help="checkout whose app.py runs")
+    parser.add_argument(
+        "--before", type=Path, help="also run an older checkout (e.g. a worktree of main~N) first"
+    )
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
-    parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=sorted(SCENARIOS))
+    parser.add_argument("--only", nargs="*", choices=sorted(scenarios), default=sorted(scenarios))
     args = parser.parse_args(argv)
-    report = {}
+    trees = [("before", args.before), ("after", args.tree)] if args.before else [("", args.tree)]
+    report: dict[str, dict[str, object]] = {}
     for name in args.only:
-        scenario, extra_env = SCENARIOS[name]
-        port = free_port()
-        env = {"SENTIMENT_PORT": str(port), "SENTIMENT_MODEL": args.model, **extra_env}
-        app = [sys.executable, str(args.tree / "app.py")]
-        with server(f"abuse {name}", app, port, env | {"PYTHONPATH": str(args.tree)}) as pid:
-            base = f"http://127.0.0.1:{port}"
-            timed_classify(base)  # warm
-            report[name] = scenario(base, pid)
-        print(f"  {name:<12} {report[name]}", flush=True)
+        scenario, extra_env = scenarios[name]
+        for label, tree in trees:
+            port = free_port()
+            env = {"SENTIMENT_PORT": str(port), "SENTIMENT_MODEL": args.model, **extra_env}
+            app = [sys.executable, str(tree / "app.py")]
+            key = f"{name} ({label})" if label else name
+            with server(f"abuse {key}", app, port, env | {"PYTHONPATH": str(tree)}) as pid:
+                base = f"http://127.0.0.1:{port}"
+                timed_classify(base)  # warm
+                report[key] = scenario(base, pid)
+            print(f"  {key:<24} {report[key]}", flush=True)
     print(json.dumps(report))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_scenarios({**SCENARIOS, **round3_scenarios()}, argv)
 
 
 if __name__ == "__main__":

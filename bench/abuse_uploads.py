@@ -17,7 +17,6 @@ run against a fresh `python app.py`:
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import statistics
@@ -25,15 +24,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import pandas as pd
 import psutil
 
-from bench.abuse import timed_classify
-from bench.run import REPO_ROOT, free_port, server
-from sentiment_demo.config import DEFAULT_MODEL
+from bench.abuse import run_scenarios, timed_classify
 from sentiment_demo.evaluation.label_mapping import AUTOMATIC
 
 SNIFFER_BOMB = (', "x' * 10_000 + "\nA fine film.\n").encode()
@@ -174,24 +170,7 @@ SCENARIOS: dict[str, tuple[Callable[[str, int], dict[str, object]], dict[str, st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tree", type=Path, default=REPO_ROOT, help="checkout whose app.py runs")
-    parser.add_argument("--model", default=str(DEFAULT_MODEL))
-    parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=sorted(SCENARIOS))
-    args = parser.parse_args(argv)
-    report = {}
-    for name in args.only:
-        scenario, extra_env = SCENARIOS[name]
-        port = free_port()
-        env = {"SENTIMENT_PORT": str(port), "SENTIMENT_MODEL": args.model, **extra_env}
-        app = [sys.executable, str(args.tree / "app.py")]
-        with server(f"abuse {name}", app, port, env | {"PYTHONPATH": str(args.tree)}) as pid:
-            base = f"http://127.0.0.1:{port}"
-            timed_classify(base)  # warm
-            report[name] = scenario(base, pid)
-        print(f"  {name:<20} {report[name]}", flush=True)
-    print(json.dumps(report))
-    return 0
+    return run_scenarios(SCENARIOS, argv)
 
 
 if __name__ == "__main__":

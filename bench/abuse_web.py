@@ -19,8 +19,6 @@ OLD_CHECKOUT` runs them against another checkout.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import subprocess
 import sys
@@ -33,10 +31,9 @@ from pathlib import Path
 
 import httpx
 
-from bench.abuse import timed_classify
+from bench.abuse import run_scenarios
 from bench.load import resident_mb
-from bench.run import REPO_ROOT, free_port, server
-from sentiment_demo.config import DEFAULT_MODEL
+from bench.run import REPO_ROOT, free_port
 
 CACHE_DIR = Path(tempfile.gettempdir()) / "sentiment-abuse-web-cache"
 LINES = "\n".join(f"A quiet and lovely film, number {i}." for i in range(1000))
@@ -194,24 +191,7 @@ SCENARIOS: dict[str, tuple[Callable[[str, int], dict[str, object]], dict[str, st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tree", type=Path, default=REPO_ROOT, help="checkout whose app.py runs")
-    parser.add_argument("--model", default=str(DEFAULT_MODEL))
-    parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=sorted(SCENARIOS))
-    args = parser.parse_args(argv)
-    report = {}
-    for name in args.only:
-        scenario, extra_env = SCENARIOS[name]
-        port = free_port()
-        env = {"SENTIMENT_PORT": str(port), "SENTIMENT_MODEL": args.model, **extra_env}
-        app = [sys.executable, str(args.tree / "app.py")]
-        with server(f"abuse {name}", app, port, env | {"PYTHONPATH": str(args.tree)}) as pid:
-            base = f"http://127.0.0.1:{port}"
-            timed_classify(base)  # warm
-            report[name] = scenario(base, pid)
-        print(f"  {name:<12} {report[name]}", flush=True)
-    print(json.dumps(report))
-    return 0
+    return run_scenarios(SCENARIOS, argv)
 
 
 if __name__ == "__main__":
