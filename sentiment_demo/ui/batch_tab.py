@@ -12,7 +12,7 @@ import gradio as gr
 import pandas as pd
 
 from sentiment_demo.config import Settings
-from sentiment_demo.core.served_model import ServedModel
+from sentiment_demo.core.served_model import ServedModel, choose_models
 from sentiment_demo.errors import InputError
 from sentiment_demo.files import ResultFiles
 from sentiment_demo.inputs.batch_input import (
@@ -72,13 +72,7 @@ def build_batch_tab(
         # A bad input is said once, in the summary: raising would also paint an "Error" badge on
         # every output. Busy and server faults still raise (user_facing_errors).
         try:
-            unknown = [name for name in model_names or [] if name not in by_name]
-            if unknown:
-                raise InputError(
-                    f"No model named {', '.join(map(repr, unknown))}; this app serves "
-                    f"{', '.join(by_name)}."
-                )
-            chosen = [by_name[name] for name in model_names or []] or [default]
+            chosen = choose_models(models, model_names)
             if upload:
                 batch = texts_from_file(
                     Path(upload),
