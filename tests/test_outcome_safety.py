@@ -36,7 +36,7 @@ from sentiment_demo.errors import InputError, ModelLoadError
 from sentiment_demo.evaluation.label_mapping import read_mapping
 from sentiment_demo.service import Service, build_service
 from sentiment_demo.ui.common import as_markdown_text
-from tests.conftest import FakeClassifier, launched
+from tests.conftest import FakeClassifier, batch_refusal, launched
 
 POISON_WORD = "boring"
 GOOD = ["the film is good", "i love this movie !", "the plot was awful"]
@@ -199,10 +199,10 @@ def test_classify_batch_with_a_name_forty_times_runs_it_once(url: str, service: 
     assert ok._value.get() - before == 30  # each text once, not forty times
     assert "models agree" not in summary
     assert len(table["data"]) == 30
-    _, _, _, refused = client.predict(
-        GOOD[0], None, None, ["tiny-nan", "nope"], api_name="/classify_batch"
-    )
-    assert refused.startswith("⚠️ No model named 'nope'")
+    # Gradio's checkbox group refuses an unknown name itself, naming the choices.
+    refused = batch_refusal(client, GOOD[0], None, None, ["tiny-nan", "nope"])
+    assert "'nope'" in refused
+    assert "tiny-nan" in refused
 
 
 # --- single texts beside long bulk work -------------------------------------------------------
