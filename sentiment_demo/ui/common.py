@@ -32,10 +32,10 @@ PREDICTED = "the predicted label"
 
 
 # Inline text never starts a line, so only inline syntax needs escaping: emphasis, code, links.
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]~:@])")
-# GFM turns bare "www.example.com", "https://..." and "a@b.org" into links: escaping ":" and "@"
-# (above) and the dot after "www" leaves them as text.
-BARE_WWW = re.compile(r"(?i)\b(www)\.")
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]~])")
+# GFM turns bare "https://...", "www.example.com" and "a@b.org" into links; a backslash before the
+# colon, the dot after "www" or the at sign leaves them as text (the backslash is not shown).
+BARE_LINKS = re.compile(r"(?i)(?<=[a-z0-9])(://)|\b(?<=www)(\.)|(?<=\w)(@)(?=\w)")
 
 
 def as_markdown_text(text: str) -> str:
@@ -46,7 +46,7 @@ def as_markdown_text(text: str) -> str:
     hostile name shows as the characters it is, never as a link, an image or markup.
     """
     escaped = MARKDOWN_SPECIALS.sub(r"\\\1", text)
-    escaped = BARE_WWW.sub(r"\1\\.", escaped)
+    escaped = BARE_LINKS.sub(lambda match: "\\" + match.group(0), escaped)
     escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return escaped.replace("\n", " ")
 
