@@ -34,9 +34,29 @@ from bench.load import resident_mb
 from bench.run import REPO_ROOT, free_port, server
 from sentiment_demo.config import DEFAULT_MODEL
 
+_PARAMETERS: dict[tuple[str, str], list[dict[str, object]]] = {}
+
+
+def pad_inputs(base: str, api: str, data: list[object]) -> list[object]:
+    """`data` followed by the defaults of the endpoint's later inputs, as /gradio_api/info states them.
+
+    Raw HTTP calls must send every input; older and newer checkouts differ in how many an endpoint
+    has, so a scenario sends the ones it means and this fills in the rest.
+    """
+    key = (base, api)
+    if key not in _PARAMETERS:
+        info = httpx.get(f"{base}/gradio_api/info", timeout=30).json()
+        _PARAMETERS[key] = info["named_endpoints"][f"/{api}"]["parameters"]
+    rest = _PARAMETERS[key][len(data) :]
+    return [
+        *data,
+        *(p.get("parameter_default") if p.get("parameter_has_default") else None for p in rest),
+    ]
+
 
 def gradio_call(base: str, api: str, data: list[object], timeout: float = 300) -> tuple[str, str]:
-    """(event, data line) of one call through Gradio's HTTP API."""
+    """(event, data line) of one call through Gradio's HTTP API (later inputs at their defaults)."""
+    data = pad_inputs(base, api, data)
     started = httpx.post(f"{base}/gradio_api/call/{api}", json={"data": data}, timeout=timeout)
     if started.status_code != 200:
         return "refused", started.text[:120]
@@ -128,7 +148,7 @@ def starvation(base: str, pid: int) -> dict[str, object]:
         for _ in range(20):  # bounded
             if stop.is_set():
                 return
-            gradio_call(base, "classify_batch", [lines, None, None, [], False, ""])
+            gradio_call(base, "classify_batch", [lines, None, None])
 
     users = [threading.Thread(target=loop_jobs) for _ in range(6)]
     for user in users:

@@ -29,7 +29,7 @@ import httpx
 import pandas as pd
 import psutil
 
-from bench.abuse import run_scenarios, timed_classify
+from bench.abuse import pad_inputs, run_scenarios, timed_classify
 from sentiment_demo.evaluation.label_mapping import AUTOMATIC
 
 SNIFFER_BOMB = (', "x' * 10_000 + "\nA fine film.\n").encode()
@@ -71,7 +71,9 @@ def _poll(url: str, stop: threading.Event, waits: list[float], limit: int = 2_00
 def call(base: str, api: str, data: list[object]) -> tuple[str, list[object], float]:
     """(event, outputs, seconds) of one call; unlike gradio_call, the outputs whole and parsed."""
     started = time.perf_counter()
-    posted = httpx.post(f"{base}/gradio_api/call/{api}", json={"data": data}, timeout=300)
+    posted = httpx.post(
+        f"{base}/gradio_api/call/{api}", json={"data": pad_inputs(base, api, data)}, timeout=300
+    )
     if posted.status_code != 200:
         return "refused", [posted.text[:200]], time.perf_counter() - started
     url = f"{base}/gradio_api/call/{api}/{posted.json()['event_id']}"
@@ -99,7 +101,7 @@ def sniffer(base: str, pid: int) -> dict[str, object]:
     time.sleep(0.5)
     answers = {}
     for api, data in (
-        ("classify_batch", ["", upload(base, "bomb.csv", SNIFFER_BOMB), None, [], False, ""]),
+        ("classify_batch", ["", upload(base, "bomb.csv", SNIFFER_BOMB), None, []]),
         ("evaluate", [upload(base, "bomb.csv", SNIFFER_BOMB), None, None, AUTOMATIC, NO_MAPPING]),
     ):
         event, outputs, seconds = call(base, api, data)
@@ -128,7 +130,7 @@ def wide_header(base: str, pid: int) -> dict[str, object]:
 
     single_user = threading.Thread(target=singles)
     single_user.start()
-    data = ["", upload(base, "wide.csv", WIDE_HEADER), None, [], False, ""]
+    data = ["", upload(base, "wide.csv", WIDE_HEADER), None, []]
     event, outputs, seconds = call(base, "classify_batch", data)
     done.set()
     single_user.join(timeout=300)
@@ -148,7 +150,7 @@ def quoted_line_breaks(base: str, pid: int) -> dict[str, object]:
     content = buffer.getvalue().encode()
     figures: dict[str, object] = {"rows in file": len(reviews)}
     event, outputs, _ = call(
-        base, "classify_batch", ["", upload(base, "reviews.csv", content), "review", [], False, ""]
+        base, "classify_batch", ["", upload(base, "reviews.csv", content), "review", []]
     )
     table = outputs[0] if isinstance(outputs[0], dict) else {"data": []}
     figures["Batch rows read"] = len(table["data"])

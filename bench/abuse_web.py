@@ -31,7 +31,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.abuse import run_scenarios
+from bench.abuse import pad_inputs, run_scenarios
 from bench.load import resident_mb
 from bench.run import REPO_ROOT, free_port
 
@@ -47,7 +47,9 @@ def _fn_index(base: str, api_name: str) -> int:
 def _call(base: str, api: str, data: list[object], address: str) -> str:
     """The final event of one Gradio API call from `address` (X-Forwarded-For, via a trusted hop)."""
     with httpx.Client(timeout=120, headers={"x-forwarded-for": address}) as http:
-        started = http.post(f"{base}/gradio_api/call/{api}", json={"data": data})
+        started = http.post(
+            f"{base}/gradio_api/call/{api}", json={"data": pad_inputs(base, api, data)}
+        )
         if started.status_code != 200:
             return f"refused {started.status_code}"
         stream = http.get(f"{base}/gradio_api/call/{api}/{started.json()['event_id']}").text
@@ -67,7 +69,7 @@ def queue_fill(base: str, pid: int) -> dict[str, object]:
                     return
                 answer = http.post(
                     f"{base}/gradio_api/call/classify_batch",
-                    json={"data": [LINES, None, None, [], False, ""]},
+                    json={"data": pad_inputs(base, "classify_batch", [LINES, None, None, []])},
                 )
                 hostile.append(answer.status_code)
                 time.sleep(0.02)

@@ -83,6 +83,14 @@ class Settings:
         cast=int,
         minimum=1,
     )
+    max_bulk_chars: int = _setting(
+        16_000,
+        "most characters of bulk work (Batch and Evaluate jobs, explanations, long /predict lists) "
+        "in one forward pass; single texts ride in passes of their own and wait for at most one "
+        "such pass",
+        cast=int,
+        minimum=1,
+    )
     batch_wait_ms: float = _setting(
         0.0,
         "how long the model waits after a request for others to join its batch, in ms "

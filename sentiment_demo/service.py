@@ -204,6 +204,7 @@ def build_service(
             max_pending_texts=settings.queue_texts,
             max_wait_ms=settings.batch_wait_ms,
             metrics=metrics,
+            max_bulk_chars=settings.max_bulk_chars,
         )
         classify_fn: Callable[[Sequence[object]], list[Outcome]] = partial(
             scheduler.classify, lane="ui"

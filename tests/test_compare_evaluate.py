@@ -256,4 +256,5 @@ def test_a_hostile_label_value_is_shown_as_text(client: Client, tmp_path: Path) 
         encoding="utf-8",
     )
     summary, *_ = client.predict(handle_file(str(path)), "text", "label", api_name="/evaluate")
-    assert "\\[click\\](http://evil.example) &lt;img src=x&gt;" in summary
+    # A bare URL is not turned into a link either (GFM would link it even inside the parentheses).
+    assert "\\[click\\](http\\://evil.example) &lt;img src=x&gt;" in summary

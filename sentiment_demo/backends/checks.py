@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 
 import torch
-from transformers import AutoConfig, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
+from safetensors import safe_open
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 from sentiment_demo.backends.torch_device import available_memory, resolve_device, resolve_dtype
 from sentiment_demo.config import Settings
-from sentiment_demo.errors import ModelLoadError
+from sentiment_demo.errors import ModelLoadError, short_error
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -39,6 +46,58 @@ def check_model_folder(model: str) -> None:
         raise ModelLoadError(
             f"folder {model} has config.json but no weights ({' or '.join(WEIGHT_FILES[::2])}). "
             "Copy the weights in, or save the model again with model.save_pretrained(folder)."
+        )
+
+
+def safetensors_shapes(model: str) -> dict[str, tuple[int, ...]]:
+    """{tensor name: shape} read from the headers of a local folder's .safetensors files.
+
+    Raises:
+        ModelLoadError: a file that is not a readable safetensors file (random bytes, zeros, cut short).
+    """
+    shapes: dict[str, tuple[int, ...]] = {}
+    for path in sorted(Path(model).glob("*.safetensors")):
+        try:
+            with safe_open(str(path), framework="pt") as weights:
+                for name in weights.keys():  # noqa: SIM118  (safe_open has keys(), not iteration)
+                    shapes[name] = tuple(weights.get_slice(name).get_shape())
+        except Exception as exc:
+            raise ModelLoadError(
+                f"the weights file {path} is damaged or not a safetensors file "
+                f"({short_error(exc)}). Copy it again, or save the model again with "
+                "model.save_pretrained(folder)."
+            ) from None
+    return shapes
+
+
+def check_weights(model: str, config: PretrainedConfig) -> None:
+    """Refuse, in one line, a local folder whose weights are unreadable or do not fit config.json.
+
+    transformers itself prints a table of every mismatched tensor and a long traceback. The shapes
+    are compared with a model built from config.json on the meta device (no memory is allocated).
+    """
+    if not Path(model).is_dir():
+        return
+    stored = safetensors_shapes(model)
+    if not stored:
+        return
+    build: Callable[[PretrainedConfig], PreTrainedModel] = (
+        AutoModelForSequenceClassification.from_config
+    )
+    with torch.device("meta"):
+        skeleton = build(config)
+    expected = {name: tuple(tensor.shape) for name, tensor in skeleton.state_dict().items()}
+    wrong = [
+        f"{name} is {list(stored[name])} in the file but {list(shape)} by config.json"
+        for name, shape in expected.items()
+        if name in stored and stored[name] != shape
+    ]
+    if wrong:
+        raise ModelLoadError(
+            f"the weights of {model} do not match its config.json: {len(wrong)} tensors have "
+            f"other shapes ({'; '.join(wrong[:2])}{'; ...' if len(wrong) > 2 else ''}). Put the "
+            "config.json saved with these weights back, or save the model again with "
+            "model.save_pretrained(folder)."
         )
 
 

@@ -28,6 +28,7 @@ from sentiment_demo.backends.checks import (
     check_memory,
     check_model_folder,
     check_tokenizer,
+    check_weights,
 )
 from sentiment_demo.backends.token_limit import token_limit
 from sentiment_demo.backends.torch_device import (
@@ -207,6 +208,7 @@ def load_model_and_tokenizer(
             "id reachable from this machine."
         ) from exc
     check_architecture(model_name, config)
+    check_weights(model_name, config)
     check_memory(model_name, config, dtype, device)
     try:
         model, loading = AutoModelForSequenceClassification.from_pretrained(

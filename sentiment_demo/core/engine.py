@@ -8,12 +8,27 @@ finds the texts that fail by bisection, so only they get a Rejection and the res
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 from sentiment_demo.core.classifier import PROBE_TEXT, Classifier, Outcome, Prediction, Rejection
 from sentiment_demo.errors import short_error
 
 logger = logging.getLogger(__name__)
+
+
+def non_finite_rejection(prediction: Prediction) -> Rejection | None:
+    """A "model_error" Rejection when a score or logit of the prediction is NaN or infinite, else None."""
+    values = [item.score for item in (*prediction.scores, *prediction.raw_scores)]
+    if all(math.isfinite(value) for value in values):
+        return None
+    bad = next(value for value in values if not math.isfinite(value))
+    return Rejection(
+        f"The model returned a score that is not a number ({bad}) for this text, so it has no "
+        "answer (a numeric overflow in the model, or a corrupt weight). Other texts were not "
+        "affected; try rephrasing or shortening this one.",
+        kind="model_error",
+    )
 
 
 def check_text(text: object, max_text_chars: int) -> Rejection | None:
@@ -90,7 +105,7 @@ class BatchEngine:
 
     def _classify_chunk(self, texts: list[str]) -> list[Outcome]:
         try:
-            predictions: list[Outcome] = list(self._predict(texts))
+            predictions = self._predict(texts)
         except BackendContractError:
             raise
         except Exception as exc:
@@ -104,16 +119,28 @@ class BatchEngine:
                 )
                 return [Rejection(message, kind="model_error")] * len(texts)
             return self._isolate(texts, exc)
+        outcomes: list[Outcome] = [non_finite_rejection(p) or p for p in predictions]
+        failed = sum(isinstance(o, Rejection) for o in outcomes)
+        if failed:
+            logger.warning(
+                "the model returned non-finite scores for %d of %d texts", failed, len(texts)
+            )
+            if failed == len(texts) and not self._model_answers():
+                self.unhealthy_reason = "the model returns non-finite scores for every text"
+                logger.error("model unhealthy: %s", self.unhealthy_reason)
+                return outcomes
         self.unhealthy_reason = None
-        return predictions
+        return outcomes
 
     def _model_answers(self) -> bool:
         """True when the model classifies the probe text, i.e. it works for ordinary input."""
         try:
-            self._predict([self.probe_text])
+            (prediction,) = self._predict([self.probe_text])
         except BackendContractError:
             raise
         except Exception:
+            return False
+        if non_finite_rejection(prediction) is not None:
             return False
         self.unhealthy_reason = None
         return True
@@ -135,7 +162,7 @@ class BatchEngine:
         outcomes: list[Outcome] = []
         for half in (texts[:middle], texts[middle:]):
             try:
-                outcomes += self._predict(half)
+                outcomes += [non_finite_rejection(p) or p for p in self._predict(half)]
             except BackendContractError:
                 raise
             except Exception as exc:

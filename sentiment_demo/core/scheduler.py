@@ -7,9 +7,11 @@ hurting another:
 - Lanes. The browser ("ui") and programs ("api") each have their own queue and their own budget of
   waiting texts, and batches are filled from the lanes in turn: API clients cannot lock out browsers.
 - Small first. A request that fits in a forward pass is "interactive"; a bigger one (a Batch job, an
-  explanation, a long /predict list) is cut into chunks of `bulk_chunk` texts. Each batch takes
-  interactive requests first and then chunks of bulk jobs, in turn, with room kept for at least one
-  chunk: a single text waits for at most the forward pass in flight, and batch jobs still progress.
+  explanation, a long /predict list) is cut into chunks of `bulk_chunk` texts. Interactive requests ride
+  in passes of their own, never merged with bulk chunks; a bulk pass holds at most `max_bulk_chars`
+  characters (always at least one chunk), and while both kinds wait, passes alternate. So a single
+  text waits for at most one bounded bulk pass and one interactive pass before its own, however long
+  the bulk texts are, and batch jobs still get every other pass.
 - Cost, not count. Admission bounds the texts waiting in a lane, not the requests; a request whose
   future is cancelled (its client left) is dropped before it reaches the model.
 
@@ -50,6 +52,11 @@ class _Lane:
     texts: int = 0
 
 
+def _chars(texts: Sequence[object]) -> int:
+    """What a chunk costs the model, in characters (tokens are not known here)."""
+    return sum(len(text) for text in texts if isinstance(text, str))
+
+
 class BatchScheduler:
     """Collects submitted texts and runs them through the engine in merged, fair batches on one thread."""
 
@@ -60,13 +67,19 @@ class BatchScheduler:
         max_pending_texts: int,
         max_wait_ms: float = 0.0,
         metrics: Metrics | None = None,
+        max_bulk_chars: int = 16_000,
     ) -> None:
-        """Start the worker; each lane may hold `max_pending_texts` waiting texts, then OverloadedError."""
+        """Start the worker; each lane may hold `max_pending_texts` waiting texts, then OverloadedError.
+
+        A pass of bulk chunks holds at most `max_bulk_chars` characters (at least one chunk).
+        """
         self.engine = engine
         self.max_batch_texts = max_batch_texts
         self.max_pending_texts = max_pending_texts
-        # Room kept in every batch for bulk work, and the size of its chunks.
+        # The size of bulk chunks; requests up to the rest of a pass are interactive.
         self.bulk_chunk = max(1, max_batch_texts // 4)
+        self.max_bulk_chars = max_bulk_chars
+        self._last_pass_interactive = False
         self.max_wait = max_wait_ms / 1000
         self.metrics = metrics
         self._lanes = {name: _Lane() for name in LANES}
@@ -198,29 +211,53 @@ class BatchScheduler:
             ):
                 self._ready.wait(remaining)
             lanes = self._lanes_in_turn()
-            batch: list[_Request] = []
-            bulk_waiting = any(lane.bulk for lane in lanes)
-            room = self.max_batch_texts - (self.bulk_chunk if bulk_waiting else 0)
-            taken = True
-            while taken:  # interactive requests, one lane after the other
-                taken = False
-                for lane in lanes:
-                    if lane.interactive and len(lane.interactive[0].texts) <= room:
-                        room -= self._take(lane, lane.interactive.popleft(), batch)
-                        taken = True
-            room += self.bulk_chunk if bulk_waiting else 0
-            taken = True
-            while taken:  # then chunks of bulk jobs, one lane and one job after the other
-                taken = False
-                for lane in lanes:
-                    if lane.bulk and len(lane.bulk[0][0].texts) <= room:
-                        job = lane.bulk.popleft()
-                        room -= self._take(lane, job.popleft(), batch)
-                        if job:
-                            lane.bulk.append(job)
-                        taken = True
-            self._set_depth()
-            return batch
+            interactive = any(lane.interactive for lane in lanes)
+            bulk = any(lane.bulk for lane in lanes)
+            # Passes alternate while both wait: single texts never wait for more than one bulk pass,
+            # and bulk jobs are never starved by a stream of single texts.
+            take_interactive = interactive and not (bulk and self._last_pass_interactive)
+            self._last_pass_interactive = take_interactive and bulk
+            if take_interactive:
+                return self._take_interactive(lanes)
+            return self._take_bulk(lanes)
+
+    def _take_interactive(self, lanes: list[_Lane]) -> list[_Request]:
+        """Interactive requests only, one lane after the other, up to a full pass."""
+        batch: list[_Request] = []
+        room = self.max_batch_texts
+        taken = True
+        while taken:
+            taken = False
+            for lane in lanes:
+                if lane.interactive and len(lane.interactive[0].texts) <= room:
+                    room -= self._take(lane, lane.interactive.popleft(), batch)
+                    taken = True
+        self._set_depth()
+        return batch
+
+    def _take_bulk(self, lanes: list[_Lane]) -> list[_Request]:
+        """Chunks of bulk jobs, one lane and one job after the other, within the character budget."""
+        batch: list[_Request] = []
+        room, chars = self.max_batch_texts, self.max_bulk_chars
+        taken = True
+        while taken:
+            taken = False
+            for lane in lanes:
+                if not lane.bulk:
+                    continue
+                chunk = lane.bulk[0][0]
+                cost = _chars(chunk.texts)
+                if len(chunk.texts) > room or (batch and cost > chars):
+                    continue
+                job = lane.bulk.popleft()
+                if self._take(lane, job.popleft(), batch):
+                    room -= len(chunk.texts)
+                    chars -= cost
+                if job:
+                    lane.bulk.append(job)
+                taken = True
+        self._set_depth()
+        return batch
 
     def _run(self) -> None:
         while not self._closed:

@@ -78,19 +78,41 @@ def mapping_table(
     ]
 
 
+def _shown(values: Sequence[str], limit: int = 5) -> str:
+    more = f" (and {len(values) - limit} more)" if len(values) > limit else ""
+    return ", ".join(repr(v[:40] + "…" if len(v) > 40 else v) for v in values[:limit]) + more
+
+
+def _file_values_of(value: str, file_values: Sequence[str] | None) -> list[str]:
+    """The file values a mapping row stands for: the one equal to it, else those equal ignoring case."""
+    if file_values is None or value in file_values:
+        return [value]
+    return [v for v in file_values if v.casefold() == value.casefold()]
+
+
 def read_mapping(
     rows: Sequence[Sequence[object]],
     model_names: Sequence[str],
     model_labels: Sequence[Sequence[str]],
+    file_values: Sequence[str] | None = None,
 ) -> dict[str, dict[str, str]]:
     """{model name: {file value: model label}} from an edited mapping table.
 
+    A row's value is matched to the file's values as the model labels are: exactly, else ignoring
+    case (so "POS" maps a file's "pos"). With `file_values`, every row must name a value of the file.
+
     Raises:
-        ValueError: a cell names a label the model does not have (the message lists its labels).
+        ValueError: a cell names a label the model does not have (the message lists its labels), a
+            row names a value the file does not have, or two rows send one value to different labels.
     """
     mapping: dict[str, dict[str, str]] = {name: {} for name in model_names}
+    absent: list[str] = []
     for row in rows:
         value = str(row[0]).strip()
+        targets = _file_values_of(value, file_values)
+        if not targets:
+            absent.append(value)
+            continue
         for offset, (name, labels) in enumerate(zip(model_names, model_labels, strict=True)):
             cell = row[2 + offset] if len(row) > 2 + offset else ""
             target = "" if cell is None else str(cell).strip()
@@ -102,5 +124,17 @@ def read_mapping(
                     f"the mapping sends {value!r} to {target!r} for {name}, which has no such "
                     f"label; its labels are {', '.join(labels)} (leave the cell empty to skip it)"
                 )
-            mapping[name][value] = matched
+            for file_value in targets:
+                earlier = mapping[name].get(file_value)
+                if earlier is not None and earlier != matched:
+                    raise ValueError(
+                        f"two rows map the value {file_value!r} for {name}: one to {earlier!r}, "
+                        f"one to {matched!r}; keep one row per value"
+                    )
+                mapping[name][file_value] = matched
+    if absent:
+        raise ValueError(
+            f"the mapping names {_shown(absent)}, which the label column does not hold; its "
+            f"values are {_shown(list(file_values or []), 10)}"
+        )
     return mapping

@@ -98,7 +98,10 @@ def plan_evaluation(
     rows = list(mapping) if mapping else mapping_rows(table, label_column, preset, models)
     try:
         mappings = read_mapping(
-            rows, [name for name, _ in models], [labels for _, labels in models]
+            rows,
+            [name for name, _ in models],
+            [labels for _, labels in models],
+            file_values=list(table.values(label_column)),
         )
     except ValueError as exc:
         raise InputError(f"Label mapping: {exc}.") from None

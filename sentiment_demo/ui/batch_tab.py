@@ -13,7 +13,7 @@ import pandas as pd
 
 from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import Rejection
-from sentiment_demo.core.served_model import ServedModel
+from sentiment_demo.core.served_model import ServedModel, choose_models
 from sentiment_demo.documents.analysis import DocumentOptions, analyse_documents, parse_aspects
 from sentiment_demo.errors import InputError
 from sentiment_demo.files import ResultFiles
@@ -82,13 +82,7 @@ def build_batch_tab(
         # A bad input is said once, in the summary: raising would also paint an "Error" badge on
         # every output. Busy and server faults still raise (user_facing_errors).
         try:
-            unknown = [name for name in model_names or [] if name not in by_name]
-            if unknown:
-                raise InputError(
-                    f"No model named {', '.join(map(repr, unknown))}; this app serves "
-                    f"{', '.join(by_name)}."
-                )
-            chosen = [by_name[name] for name in model_names or []] or [default]
+            chosen = choose_models(models, model_names)
             terms = parse_aspects(aspects, settings.max_aspects)
             if upload:
                 batch = in_worker(

@@ -33,16 +33,22 @@ PREDICTED = "the predicted label"
 
 # Inline text never starts a line, so only inline syntax needs escaping: emphasis, code, links.
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]~])")
+# GFM turns bare "https://...", "www.example.com" and "a@b.org" into links; a backslash before the
+# colon, the dot after "www" or the at sign leaves them as text (the backslash is not shown).
+BARE_LINKS = re.compile(r"(?i)(?<=[a-z0-9])(://)|\b(?<=www)(\.)|(?<=\w)(@)(?=\w)")
 
 
 def as_markdown_text(text: str) -> str:
     """User-supplied text (a file or column name, a label value) made inert inside gr.Markdown.
 
-    Markdown syntax is backslash-escaped and HTML brackets become entities, so a hostile name shows
-    as the characters it is, never as a link, an image or markup.
+    Markdown syntax is backslash-escaped, "&" and HTML brackets become entities (so "&lt;b&gt;"
+    shows as typed, not as "<b>"), and bare URLs and e-mail addresses are not turned into links: a
+    hostile name shows as the characters it is, never as a link, an image or markup.
     """
     escaped = MARKDOWN_SPECIALS.sub(r"\\\1", text)
-    return escaped.replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+    escaped = BARE_LINKS.sub(lambda match: "\\" + match.group(0), escaped)
+    escaped = escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("\n", " ")
 
 
 def any_column_name() -> dict[str, Any]:

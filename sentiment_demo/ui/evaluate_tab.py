@@ -7,16 +7,17 @@ recipe's model cards.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
 import pandas as pd
+from gradio.components.dataframe import DataframeData
 
 from sentiment_demo.config import Settings
 from sentiment_demo.core.served_model import ServedModel
-from sentiment_demo.errors import InputError
+from sentiment_demo.errors import InputError, short_error
 from sentiment_demo.evaluation.label_mapping import AUTOMATIC, PRESETS
 from sentiment_demo.evaluation.report import (
     metrics_table,
@@ -49,6 +50,31 @@ from sentiment_demo.ui.common import (
 )
 from sentiment_demo.ui.evaluation_plots import confusion_figure, reliability_figure
 from sentiment_demo.ui.user_errors import user_facing_errors
+
+
+def _mapping_reader(
+    mapping_in: gr.Dataframe, headers: Sequence[str]
+) -> Callable[[DataframeData | None], pd.DataFrame]:
+    """The mapping table's preprocess, with a message that says what a mapping looks like.
+
+    A malformed table sent through the API otherwise fails in Gradio with "Could not preprocess
+    input component at index 4"; no table at all means "use the label coding".
+    """
+    read = mapping_in.preprocess
+
+    def preprocess(payload: DataframeData | None) -> pd.DataFrame:
+        if payload is None:
+            return pd.DataFrame()  # an empty mapping: the label coding decides
+        try:
+            return cast("pd.DataFrame", read(payload))
+        except Exception as exc:
+            raise gr.Error(
+                f"The label mapping could not be read ({short_error(exc)}). Send it as a table "
+                f"{{'headers': {list(headers)}, 'data': [[file value, rows, one label per model], "
+                "...]}, or send no mapping (null) to use the label coding."
+            ) from None
+
+    return preprocess
 
 
 def build_evaluate_tab(
@@ -217,6 +243,7 @@ def build_evaluate_tab(
             interactive=True,
             elem_id="evaluate-mapping",
         )
+        vars(mapping_in)["preprocess"] = _mapping_reader(mapping_in, mapping_headers)
         evaluate_btn = gr.Button("Evaluate", variant="primary")
         summary_out = gr.Markdown(elem_id="evaluate-summary")
         metrics_out = gr.Dataframe(label="Metrics", interactive=False, elem_id="evaluate-metrics")
