@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 
 from bench.load import resident_mb
-from bench.run import REPO_ROOT, free_port, server
+from bench.run import LOOPBACK_USERS, REPO_ROOT, free_port, server
 from sentiment_demo.config import DEFAULT_MODEL
 
 _PARAMETERS: dict[tuple[str, str], list[dict[str, object]]] = {}
@@ -204,8 +204,11 @@ SCENARIOS: dict[str, tuple[Callable[[str, int], dict[str, object]], dict[str, st
     "abandoned": (abandoned, {}),
     "explain": (explain, {}),
     "body": (body, {}),
-    "starvation": (starvation, {}),
-    "api flood": (api_flood, {"SENTIMENT_QUEUE_TEXTS": "4", "SENTIMENT_QUEUE_SIZE": "4"}),
+    "starvation": (starvation, LOOPBACK_USERS),
+    "api flood": (
+        api_flood,
+        {"SENTIMENT_QUEUE_TEXTS": "4", "SENTIMENT_QUEUE_SIZE": "4", **LOOPBACK_USERS},
+    ),
 }
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench.load import LoadResult, resident_mb, run_load
-from bench.run import REPO_ROOT, free_port, one_text, server
+from bench.run import LOOPBACK_USERS, REPO_ROOT, free_port, one_text, server
 from bench.texts import review_texts
 from sentiment_demo.config import DEFAULT_MODEL
 
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = review_texts(512)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {"SENTIMENT_PORT": str(port), "SENTIMENT_MODEL": args.model}
+    env = {"SENTIMENT_PORT": str(port), "SENTIMENT_MODEL": args.model, **LOOPBACK_USERS}
     with server("app faults", [sys.executable, "app.py"], port, env) as pid:
         run_load(base, "/predict", one_text(texts), 8, pid, 200, 30)  # warm-up
         warm = {"rss_mb": resident_mb(pid), "fds": open_fds(pid)}

@@ -221,14 +221,15 @@ class Settings:
         minimum=1,
     )
     max_events_per_client: int = _setting(
-        8,
+        # A classroom behind one NAT is one address: room for its users, a quarter of the queue.
+        64,
         "requests one client (address) may have waiting or running in Gradio's queue at once, "
         "browser and API alike; more are told the server is busy (429)",
         cast=int,
         minimum=1,
     )
     max_sessions_per_client: int = _setting(
-        32,
+        256,
         "Gradio sessions (browser tabs, API calls) whose state is kept per client address; a new "
         "one past this drops that client's oldest",
         cast=int,
