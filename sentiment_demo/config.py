@@ -18,6 +18,7 @@ DEFAULT_MODEL = REPO_ROOT / "models" / "minilm-sentiment"
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 BACKENDS = ("local", "remote")
+RUNTIMES = ("auto", "torch", "onnx")
 
 
 def _bool(value: str) -> bool:
@@ -59,6 +60,18 @@ class Settings:
         "auto",
         "auto: float16 on cuda, bfloat16 on CPUs with native bf16 instructions, float32 otherwise",
         choices=DTYPES,
+    )
+    runtime: str = _setting(
+        "torch",
+        "how transformers models run on the CPU: torch, onnx (ONNX Runtime; int8 where it passes "
+        "the parity gate, else float32), or auto (measures them at start-up and keeps the "
+        "fastest; CUDA keeps torch)",
+        choices=RUNTIMES,
+    )
+    onnx_cache: str = _setting(
+        "",
+        "folder for ONNX exports made on first start (a model without an onnx/ folder of its "
+        "own); empty means ~/.cache/sentiment-demo/onnx",
     )
     num_threads: int = _setting(
         0,

@@ -38,7 +38,8 @@ def app_files(root: Path = REPO_ROOT) -> list[str]:
     """The files of the app a Space runs, relative to `root`."""
     modules = sorted(
         path.relative_to(root).as_posix()
-        for path in (root / APP_PACKAGE).rglob("*.py")
+        for pattern in ("*.py", "data/*.json")  # data: the ONNX parity gate's check set
+        for path in (root / APP_PACKAGE).rglob(pattern)
         if "__pycache__" not in path.parts
     )
     return [*APP_ROOT_FILES, *modules]
