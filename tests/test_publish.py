@@ -43,9 +43,15 @@ def _gradio_pin() -> str:
 
 
 def _package_modules() -> set[str]:
-    """Every module of the app's package that git tracks: a Space needs them all, and nothing else."""
+    """Every module of the app's package that git tracks: and its data files (the ONNX check set): a Space needs them all, and nothing else."""
     listed = subprocess.run(
-        ["git", "ls-files", "sentiment_demo/*.py", "sentiment_demo/**/*.py"],
+        [
+            "git",
+            "ls-files",
+            "sentiment_demo/*.py",
+            "sentiment_demo/**/*.py",
+            "sentiment_demo/**/data/*.json",
+        ],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
