@@ -9,7 +9,7 @@ VADER_SDIST := .cache/vaderSentiment-3.3.2.tar.gz
 MODEL_DIR := models/minilm-sentiment
 DATA_DIR := .cache/data
 
-.PHONY: install install-dev browser run serve test test-fast e2e lint fmt data model evaluate bench bench-quick bench-sentences bench-faults bench-abuse publish-dry-run publish clean
+.PHONY: install install-dev browser run serve test test-fast e2e lint fmt data model evaluate onnx bench bench-quick bench-sentences bench-faults bench-abuse publish-dry-run publish clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed (transformers 5)" if sys.version_info < (3, 11) else 0)'
@@ -83,6 +83,11 @@ model: data
 # Remeasures every figure of the card through the app's loader (≈ 20 minutes); exits 1 if one differs.
 evaluate: data
 	$(PY) -m recipe.evaluate --model $(MODEL_DIR)
+
+# ONNX export, int8 and its parity gate for the embedded model, into models/minilm-sentiment/onnx/
+# (not committed: about 160 MB); the app otherwise exports on first start with --runtime onnx|auto.
+onnx: install
+	$(PY) -m sentiment_demo.backends.onnx_export $(MODEL_DIR) --keep-float32
 
 bench: install-dev
 	$(PY) -m bench.run --soak 5000

@@ -25,6 +25,7 @@ MAX_COLUMNS = 1000
 MAX_HEADER_KB = 64
 FEEDBACK_PUSH = ("accepted", "all")
 LONG_TEXT_READINGS = ("sentences", "first_tokens")
+RUNTIMES = ("auto", "torch", "onnx")
 
 
 def _bool(value: str) -> bool:
@@ -66,6 +67,18 @@ class Settings:
         "auto",
         "auto: float16 on cuda, bfloat16 on CPUs with native bf16 instructions, float32 otherwise",
         choices=DTYPES,
+    )
+    runtime: str = _setting(
+        "torch",
+        "how transformers models run on the CPU: torch, onnx (ONNX Runtime; int8 where it passes "
+        "the parity gate, else float32), or auto (measures them at start-up and keeps the "
+        "fastest; CUDA keeps torch)",
+        choices=RUNTIMES,
+    )
+    onnx_cache: str = _setting(
+        "",
+        "folder for ONNX exports made on first start (a model without an onnx/ folder of its "
+        "own); empty means ~/.cache/sentiment-demo/onnx",
     )
     num_threads: int = _setting(
         0,

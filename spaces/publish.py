@@ -38,7 +38,7 @@ def app_files(root: Path = REPO_ROOT) -> list[str]:
     """The files of the app a Space runs, relative to `root`."""
     modules = sorted(
         path.relative_to(root).as_posix()
-        for pattern in ("*.py", "data/*.json")
+        for pattern in ("*.py", "data/*.json")  # data: the ONNX parity gate's check set
         for path in (root / APP_PACKAGE).rglob(pattern)
         if "__pycache__" not in path.parts
     )

@@ -49,6 +49,9 @@ def test_core_web_inputs_and_evaluation_import_neither_torch_nor_gradio() -> Non
         "sentiment_demo.backends.token_limit",
         "sentiment_demo.backends.torch_device",
         "sentiment_demo.backends.unpadded",
+        "sentiment_demo.backends.token_batches",
+        "sentiment_demo.backends.onnx_backend",
+        "sentiment_demo.backends.onnx_export",
     }
     light = [m for m in modules if m not in heavy_backends]
     code = (

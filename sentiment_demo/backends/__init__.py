@@ -51,6 +51,18 @@ def backend_for(spec: str) -> Backend:
     return next(backend for backend in BACKENDS if backend.accepts(spec))
 
 
+# Transformers models under `--runtime onnx` or `auto` (it may still choose torch).
+ONNX_MODULE = "sentiment_demo.backends.onnx_backend"
+
+
+def module_for(spec: str, settings: Settings) -> str:
+    """The module that loads a spec: its backend's, or ONNX Runtime's for a transformers model."""
+    backend = backend_for(spec)
+    if backend.name == "transformers" and settings.runtime != "torch":
+        return ONNX_MODULE
+    return backend.module
+
+
 def load_model(spec: str, settings: Settings) -> Loaded:
     """Load one model of any kind.
 
@@ -58,7 +70,7 @@ def load_model(spec: str, settings: Settings) -> Loaded:
         ModelLoadError: the model cannot be loaded; the message names the cause and the fix.
     """
     loader: Callable[[str, Settings], Loaded] = importlib.import_module(
-        backend_for(spec).module
+        module_for(spec, settings)
     ).load
     return loader(spec, settings)
 

@@ -30,6 +30,7 @@ from sentiment_demo.backends.checks import (
     check_tokenizer,
     check_weights,
 )
+from sentiment_demo.backends.token_batches import encode, length_groups, ranked
 from sentiment_demo.backends.token_limit import token_limit
 from sentiment_demo.backends.torch_device import (
     resolve_device,
@@ -42,7 +43,6 @@ from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import (
     PROBE_TEXT,
     WARMUP_TEXTS,
-    LabelScore,
     ModelInfo,
     Prediction,
 )
@@ -89,48 +89,22 @@ class TransformersClassifier:
 
     def classify_batch(self, texts: Sequence[str]) -> list[Prediction]:
         """Tokenize, run in length-sorted sub-batches within the token budget, and score every label."""
-        full_ids = self.tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]
-        lengths = [len(ids) for ids in full_ids]
-        too_long = [i for i, n in enumerate(lengths) if n > self.max_tokens]
-        if too_long:
-            cut = self.tokenizer(
-                [texts[i] for i in too_long], truncation=True, max_length=self.max_tokens
-            )["input_ids"]
-            for i, ids in zip(too_long, cut, strict=True):
-                full_ids[i] = ids
-        order = sorted(range(len(texts)), key=lambda i: len(full_ids[i]))
+        encoded = encode(self.tokenizer, texts, self.max_tokens)
+        full_ids = encoded.ids
         outputs: list[tuple[list[float], list[float]]] = [([], []) for _ in texts]
-        for group in self._groups(order, full_ids):
+        for group in length_groups(full_ids, self.max_batch_size, self.max_batch_tokens):
             for i, row in zip(group, self._forward([full_ids[i] for i in group]), strict=True):
                 outputs[i] = row
         return [
             Prediction(
-                scores=self._ranked(probs),
-                num_tokens=lengths[i],
+                scores=ranked(self.labels, probs),
+                num_tokens=encoded.lengths[i],
                 kept_tokens=len(full_ids[i]),
-                raw_scores=self._ranked(logits),
+                raw_scores=ranked(self.labels, logits),
                 readable_tokens=sum(t not in self.special_ids for t in full_ids[i]),
             )
             for i, (probs, logits) in enumerate(outputs)
         ]
-
-    def _ranked(self, values: list[float]) -> tuple[LabelScore, ...]:
-        pairs = (LabelScore(label, v) for label, v in zip(self.labels, values, strict=True))
-        return tuple(sorted(pairs, key=lambda item: item.score, reverse=True))
-
-    def _groups(self, order: list[int], ids: list[list[int]]) -> list[list[int]]:
-        """Cut length-sorted indices into sub-batches within both batch limits."""
-        groups: list[list[int]] = []
-        current: list[int] = []
-        for i in order:
-            padded = (len(current) + 1) * len(ids[i])  # sorted ascending: i is the longest so far
-            if current and (len(current) >= self.max_batch_size or padded > self.max_batch_tokens):
-                groups.append(current)
-                current = []
-            current.append(i)
-        if current:
-            groups.append(current)
-        return groups
 
     def _forward(self, batch_ids: list[list[int]]) -> list[tuple[list[float], list[float]]]:
         """Probabilities and logits of each text, as Python floats."""
@@ -329,6 +303,7 @@ def load_classifier(settings: Settings) -> tuple[TransformersClassifier, ModelIn
         max_tokens_reason=max_tokens_reason,
         architecture=type(model).__name__,
         memory_bytes=max(0, used_memory(device) - memory_before),
+        runtime="torch",
     )
     logger.info(
         "loaded %s (%s) on %s (%s, %s forward, %d threads), %s labels %s, "

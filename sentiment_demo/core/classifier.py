@@ -137,6 +137,8 @@ class ModelInfo:
     architecture: str = ""
     memory_bytes: int = 0
     backend: str = "transformers"  # which module of sentiment_demo.backends loaded it
+    runtime: str = ""  # torch or onnx for transformers models; empty for the others
+    runtime_note: str = ""  # why this runtime: the parity gate and the start-up measurement
 
     @property
     def is_local(self) -> bool:

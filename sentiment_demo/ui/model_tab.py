@@ -51,6 +51,9 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
         else "not measured"
     )
     reason = info.max_tokens_reason or "as the backend reports"
+    runtime = {"torch": "PyTorch", "onnx": "ONNX Runtime"}.get(
+        info.runtime, info.runtime or "PyTorch"
+    )
     return _bullets(
         {
             "Model": source,
@@ -61,6 +64,7 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
             "Memory": memory,
             "Device": f"`{info.device}`",
             "Precision": f"`{info.dtype}`",
+            "Runtime": f"{runtime} ({info.runtime_note})" if info.runtime_note else runtime,
             "Forward pass": f"{info.forward} (unpadded: the dense layers skip padding)",
             "CPU threads": str(info.num_threads),
             "Longest text the model reads": f"{info.max_tokens} tokens ({reason}); longer texts "

@@ -158,6 +158,8 @@ def tei_info(info: ModelInfo, settings: Settings) -> dict[str, Any]:
         "docker_label": None,
         # Beyond TEI: how to read the scores, and the limits TEI does not have.
         "label_scheme": info.scheme,
+        "runtime": info.runtime or None,
+        "runtime_note": info.runtime_note,
         "max_input_length_reason": info.max_tokens_reason,
         "max_input_characters": settings.max_text_chars,
     }
