@@ -71,15 +71,7 @@ class Service:
             enable_monitoring=False,  # /metrics replaces it; see _without_queue_analytics
             app_kwargs={
                 "lifespan": add_routes_before_serving,
-                "middleware": [
-                    Middleware(BodySizeLimit, max_bytes=self.settings.max_body_kb * 1024),
-                    # Gradio's login does not cover the MCP server it mounts.
-                    Middleware(
-                        BasicAuthGuard, credentials=credentials, prefixes=("/gradio_api/mcp",)
-                    ),
-                    Middleware(LoginThrottle, enabled=bool(credentials)),
-                    Middleware(CountQueueFull, metrics=self.metrics),
-                ],
+                "middleware": middleware(self.settings, self.metrics, credentials),
             },
             **launch_kwargs,
         )
@@ -94,6 +86,19 @@ class Service:
             scheduler.close()
         self.results.close()
         self.cache_sweeper.close()
+
+
+def middleware(
+    settings: Settings, metrics: Metrics, credentials: list[tuple[str, str]] | None
+) -> list[Middleware]:
+    """The ASGI middlewares around Gradio's app and the JSON routes, outermost first."""
+    return [
+        Middleware(BodySizeLimit, max_bytes=settings.max_body_kb * 1024),
+        # Gradio's login does not cover the MCP server it mounts.
+        Middleware(BasicAuthGuard, credentials=credentials, prefixes=("/gradio_api/mcp",)),
+        Middleware(LoginThrottle, enabled=bool(credentials)),
+        Middleware(CountQueueFull, metrics=metrics),
+    ]
 
 
 def _log_mcp_client_in(demo: gr.Blocks, url: str, login: tuple[str, str]) -> None:
