@@ -106,7 +106,7 @@ class FakeClassifier:
         self.delay = delay
         self.broken = False
         self.batches: list[list[str]] = []
-        self.calls = 0  # calls begun, counted before the gate: a call held there is counted
+        self.calls = 0  # calls begun, counted before the gate: a call held there counts
         self.gate = threading.Event()
         self.gate.set()
 
@@ -265,3 +265,18 @@ def embedded_model() -> tuple[Classifier, ModelInfo]:
     if not EMBEDDED_MODEL.is_dir():
         pytest.fail(f"the embedded model is missing: {EMBEDDED_MODEL} (make model rebuilds it)")
     return load_classifier(Settings(model=str(EMBEDDED_MODEL), device="cpu", num_threads=1))
+
+
+def wait_for_jobs_in_queue(jobs: Sequence[object], timeout: float = 10) -> None:
+    """Wait until every gradio_client job has reached the app's queue (or was already answered).
+
+    Gradio tells each client its place once the event is queued ("estimation"), so this is the
+    moment the events are on the server, without a sleep long enough for a slow machine.
+    """
+    from gradio_client.utils import Status
+
+    def queued(job: object) -> bool:
+        code = job.status().code  # type: ignore[attr-defined]
+        return bool(job.done()) or not code < Status.IN_QUEUE  # type: ignore[attr-defined]
+
+    wait_until(lambda: all(queued(job) for job in jobs), timeout, "every job in the app's queue")
