@@ -280,3 +280,29 @@ def wait_for_jobs_in_queue(jobs: Sequence[object], timeout: float = 10) -> None:
         return bool(job.done()) or not code < Status.IN_QUEUE  # type: ignore[attr-defined]
 
     wait_until(lambda: all(queued(job) for job in jobs), timeout, "every job in the app's queue")
+
+
+# A fake model's description, for services built around a FakeClassifier (as tests.test_ui.INFO).
+FAKE_INFO = ModelInfo(
+    model="fake/sentiment",
+    device="cpu",
+    dtype="float32",
+    labels=("negative", "positive"),
+    max_tokens=512,
+    num_parameters=1,
+    num_threads=1,
+    load_seconds=0.0,
+    warmup_seconds=0.0,
+    model_card=None,
+)
+
+
+@pytest.fixture(scope="session")
+def mcp_url() -> Iterator[str]:
+    """One launched app with Gradio's MCP server on (`Settings(mcp=True)`, a FakeClassifier) for the
+    session: the tests that list or call its tools share it."""
+    from sentiment_demo.config import Settings
+    from sentiment_demo.service import build_service
+
+    with launched(build_service(FakeClassifier(), FAKE_INFO, Settings(mcp=True))) as url:
+        yield url

@@ -384,12 +384,9 @@ def test_repeated_wrong_logins_are_slowed_down() -> None:
         assert login.status_code in {200, 302}
 
 
-def test_every_mcp_tool_can_be_called() -> None:
-    from tests.conftest import FakeClassifier
-    from tests.test_ui import INFO
-
-    with launched(build_service(FakeClassifier(), INFO, Settings(mcp=True))) as url:
-        mcp = httpx.Client()
+def test_every_mcp_tool_can_be_called(mcp_url: str) -> None:
+    url = mcp_url
+    with httpx.Client() as mcp:
         tools = {t["name"]: t for t in mcp.get(f"{url}/gradio_api/mcp/schema", timeout=30).json()}
         batch = tools["classify_batch"]["inputSchema"]
         assert batch.get("required", []) == []  # a file or a column is not needed for pasted text

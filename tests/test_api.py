@@ -24,7 +24,7 @@ from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import REPO_ROOT, Settings
 from sentiment_demo.core.classifier import ModelInfo
 from sentiment_demo.service import build_service
-from tests.conftest import FakeClassifier, free_port, in_process, launched, wait_until
+from tests.conftest import FakeClassifier, free_port, in_process, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -188,13 +188,11 @@ def test_predict_and_metrics_need_the_login_when_the_app_has_one() -> None:
         assert wrong.status_code == 401
 
 
-def test_mcp_flag_serves_the_named_endpoints_as_tools() -> None:
-    settings = Settings(mcp=True)
-    with launched(build_service(FakeClassifier(), INFO, settings)) as url:
-        schema = httpx.get(f"{url}/gradio_api/mcp/schema", timeout=30)
-        assert schema.status_code == 200
-        names = {tool["name"] for tool in schema.json()}
-        assert {"classify", "classify_batch", "explain"} <= names
+def test_mcp_flag_serves_the_named_endpoints_as_tools(mcp_url: str) -> None:
+    schema = httpx.get(f"{mcp_url}/gradio_api/mcp/schema", timeout=30)
+    assert schema.status_code == 200
+    names = {tool["name"] for tool in schema.json()}
+    assert {"classify", "classify_batch", "explain"} <= names
 
 
 def test_predict_answers_from_the_first_moment_the_app_does(

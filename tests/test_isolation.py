@@ -16,7 +16,13 @@ from gradio_client import Client
 from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import Prediction
 from sentiment_demo.service import Service, build_service
-from tests.conftest import FakeClassifier, launched, wait_for_jobs_in_queue, wait_until
+from tests.conftest import (
+    FakeClassifier,
+    in_process,
+    launched,
+    wait_for_jobs_in_queue,
+    wait_until,
+)
 from tests.test_ui import INFO
 
 GOOD = [f"good {i}" if i % 2 else f"bad {i}" for i in range(31)]
@@ -127,24 +133,24 @@ def test_poison_text_fails_alone_through_predict(
 
 def test_a_model_that_fails_on_every_text_turns_readyz_to_503() -> None:
     classifier = FakeClassifier()
-    with launched(build_service(classifier, INFO, Settings())) as url:
-        assert httpx.get(f"{url}/readyz").status_code == 200
-        assert httpx.get(f"{url}/health").status_code == 200
+    with in_process(build_service(classifier, INFO, Settings())) as api:
+        assert api.get("/readyz").status_code == 200
+        assert api.get("/health").status_code == 200
         classifier.broken = True
-        answer = httpx.post(f"{url}/predict", json={"inputs": "good"}, timeout=30)
+        answer = api.post("/predict", json={"inputs": "good"})
         assert answer.status_code == 424
         assert "failing on every text" in answer.json()["error"]
-        ready = httpx.get(f"{url}/readyz")
+        ready = api.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["reason"] == (
             "the model fails on every text: RuntimeError: CUDA error: device-side assert triggered"
         )
-        health = httpx.get(f"{url}/health")
+        health = api.get("/health")
         assert health.status_code == 503
         assert health.json()["error_type"] == "Unhealthy"
         classifier.broken = False
-        assert httpx.post(f"{url}/predict", json={"inputs": "good"}).status_code == 200
-        assert httpx.get(f"{url}/readyz").status_code == 200
+        assert api.post("/predict", json={"inputs": "good"}).status_code == 200
+        assert api.get("/readyz").status_code == 200
 
 
 class BrokenContract(FakeClassifier):
