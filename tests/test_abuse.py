@@ -255,8 +255,12 @@ def test_download_files_stay_bounded_over_many_jobs(tiny_model_dir: Path) -> Non
     cache = Path(os.environ["GRADIO_TEMP_DIR"])
 
     def files() -> set[Path]:
-        return {p for p in cache.rglob("*") if p.is_file()} | {
-            p for p in service.results.folder.rglob("*") if p.is_file()
+        # os.walk, unlike rglob, passes over a folder the sweeper removes while it is being listed.
+        return {
+            Path(root) / name
+            for folder in (cache, service.results.folder)
+            for root, _, names in os.walk(folder)
+            for name in names
         }
 
     with launched(service) as address:
