@@ -41,7 +41,7 @@ run: install
 serve: run
 
 test: install-dev browser
-	CHROMIUM_PATH=$(CHROMIUM_PATH) $(PY) -m pytest
+	CHROMIUM_PATH=$(CHROMIUM_PATH) $(PY) -m pytest --durations=10
 
 test-fast: install-dev
 	$(PY) -m pytest -m "not e2e and not slow"

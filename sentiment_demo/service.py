@@ -83,7 +83,7 @@ class Service:
                 enable_monitoring=False,  # /metrics replaces it; see _without_queue_analytics
                 app_kwargs={
                     "lifespan": add_routes_before_serving,
-                    "middleware": self._middleware(credentials),
+                    "middleware": self.middleware(credentials),
                 },
                 **launch_kwargs,
             )
@@ -91,7 +91,7 @@ class Service:
             _log_mcp_client_in(self.demo, str(url), credentials[0])
         return str(url)
 
-    def _middleware(self, credentials: list[tuple[str, str]] | None) -> list[Middleware]:
+    def middleware(self, credentials: list[tuple[str, str]] | None) -> list[Middleware]:
         """The ASGI middlewares in front of Gradio and the JSON routes, outermost first."""
         settings = self.settings
         return [

@@ -8,9 +8,10 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import httpx
@@ -23,7 +24,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # One temp dir for the session: module-scoped servers must see the same upload folder in every test.
 os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="sentiment-tests-gradio-")
 
-from sentiment_demo.core.classifier import LabelScore, Prediction
+from sentiment_demo.core.classifier import Classifier, LabelScore, ModelInfo, Prediction
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
+
+    from sentiment_demo.service import Service
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_MODEL = REPO_ROOT / "models" / "minilm-sentiment"
@@ -100,10 +106,12 @@ class FakeClassifier:
         self.delay = delay
         self.broken = False
         self.batches: list[list[str]] = []
+        self.calls = 0  # calls begun, counted before the gate: a call held there counts
         self.gate = threading.Event()
         self.gate.set()
 
     def classify_batch(self, texts: Sequence[str]) -> list[Prediction]:
+        self.calls += 1
         self.gate.wait(timeout=30)
         self.batches.append(list(texts))
         if self.delay:
@@ -207,3 +215,93 @@ def post_and_leave(url: str, body: bytes, sent: int | None = None) -> None:
     )
     with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
         sock.sendall(head + body[:sent])
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10, what: str = "") -> None:
+    """Poll `condition` every 10 ms until it holds; fail the test naming `what` after `timeout` s.
+
+    Use it instead of a fixed sleep: it returns as soon as the state is reached, and a state that is
+    never reached fails the test instead of letting it go on from the wrong state.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not reached within {timeout} s: {what or condition}")
+        time.sleep(0.01)
+
+
+@contextmanager
+def in_process(service: Service) -> Iterator[TestClient]:
+    """The JSON routes of `service` behind the app's own ASGI middlewares, called without a socket.
+
+    Same routes (web/routes.py) and middlewares (Service.middleware) as a launched app, in an app of
+    their own: for tests where the socket is not the point. Closes the service's scheduler after.
+    """
+    from fastapi import FastAPI
+    from starlette.testclient import TestClient
+
+    from sentiment_demo.web.routes import add_api_routes
+
+    credentials = service.settings.auth_credentials()
+    app = FastAPI(middleware=service.middleware(credentials))
+    add_api_routes(
+        app, service.scheduler, service.metrics, service.settings, service.info, credentials
+    )
+    try:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            yield client
+    finally:
+        service.close()
+
+
+@pytest.fixture(scope="session")
+def embedded_model() -> tuple[Classifier, ModelInfo]:
+    """The embedded model (models/minilm-sentiment) loaded once for the session: CPU, one thread,
+    the default dtype (bfloat16 where the CPU has it). Read-only: tests may classify, not change it."""
+    from sentiment_demo.backends.transformers_backend import load_classifier
+    from sentiment_demo.config import Settings
+
+    if not EMBEDDED_MODEL.is_dir():
+        pytest.fail(f"the embedded model is missing: {EMBEDDED_MODEL} (make model rebuilds it)")
+    return load_classifier(Settings(model=str(EMBEDDED_MODEL), device="cpu", num_threads=1))
+
+
+def wait_for_jobs_in_queue(jobs: Sequence[object], timeout: float = 10) -> None:
+    """Wait until every gradio_client job has reached the app's queue (or was already answered).
+
+    Gradio tells each client its place once the event is queued ("estimation"), so this is the
+    moment the events are on the server, without a sleep long enough for a slow machine.
+    """
+    from gradio_client.utils import Status
+
+    def queued(job: object) -> bool:
+        code = job.status().code  # type: ignore[attr-defined]
+        return bool(job.done()) or not code < Status.IN_QUEUE  # type: ignore[attr-defined]
+
+    wait_until(lambda: all(queued(job) for job in jobs), timeout, "every job in the app's queue")
+
+
+# A fake model's description, for services built around a FakeClassifier (as tests.test_ui.INFO).
+FAKE_INFO = ModelInfo(
+    model="fake/sentiment",
+    device="cpu",
+    dtype="float32",
+    labels=("negative", "positive"),
+    max_tokens=512,
+    num_parameters=1,
+    num_threads=1,
+    load_seconds=0.0,
+    warmup_seconds=0.0,
+    model_card=None,
+)
+
+
+@pytest.fixture(scope="session")
+def mcp_url() -> Iterator[str]:
+    """One launched app with Gradio's MCP server on (`Settings(mcp=True)`, a FakeClassifier) for the
+    session: the tests that list or call its tools share it."""
+    from sentiment_demo.config import Settings
+    from sentiment_demo.service import build_service
+
+    with launched(build_service(FakeClassifier(), FAKE_INFO, Settings(mcp=True))) as url:
+        yield url

@@ -19,7 +19,7 @@ from gradio_client import Client, handle_file
 from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import Settings
 from sentiment_demo.service import Service, build_service
-from tests.conftest import batch_refusal, launched, post_and_leave
+from tests.conftest import batch_refusal, launched, post_and_leave, wait_until
 
 MAX_ROWS = 50
 MAX_BODY_KB = 1024
@@ -246,7 +246,6 @@ def test_markup_in_a_column_name_is_shown_as_text(client: Client, tmp_path: Path
 
 def test_download_files_stay_bounded_over_many_jobs(tiny_model_dir: Path) -> None:
     import os
-    import time
 
     settings = Settings(
         model=str(tiny_model_dir), device="cpu", dtype="float32", num_threads=1, file_lifetime=2
@@ -256,8 +255,12 @@ def test_download_files_stay_bounded_over_many_jobs(tiny_model_dir: Path) -> Non
     cache = Path(os.environ["GRADIO_TEMP_DIR"])
 
     def files() -> set[Path]:
-        return {p for p in cache.rglob("*") if p.is_file()} | {
-            p for p in service.results.folder.rglob("*") if p.is_file()
+        # os.walk, unlike rglob, passes over a folder the sweeper removes while it is being listed.
+        return {
+            Path(root) / name
+            for folder in (cache, service.results.folder)
+            for root, _, names in os.walk(folder)
+            for name in names
         }
 
     with launched(service) as address:
@@ -270,11 +273,14 @@ def test_download_files_stay_bounded_over_many_jobs(tiny_model_dir: Path) -> Non
                 client.predict(
                     f"good film {round_} {job}\nbad", None, None, api_name="/classify_batch"
                 )
-            time.sleep(3.5)  # over the 2 s lifetime; Gradio sweeps every second
-            counts.append(len(files() - before))
+            written = len(files() - before)
+            # Once the 2 s lifetime has passed (the cache is swept every second), the round's files
+            # are going: fewer than the 20 it wrote remain.
+            wait_until(lambda: len(files() - before) < 20, 15, "files swept after their lifetime")
+            counts.append((written, len(files() - before)))
         # Bounded: each round writes 20 files (10 CSVs and Gradio's copies); kept, they would add up
         # to 20, 40, 60. Only the youngest remain.
-        assert max(counts) < 20, counts
+        assert max(after for _, after in counts) < 20, counts
     assert not service.results.folder.exists()  # closing the app removes its folder
 
 
@@ -384,12 +390,9 @@ def test_repeated_wrong_logins_are_slowed_down() -> None:
         assert login.status_code in {200, 302}
 
 
-def test_every_mcp_tool_can_be_called() -> None:
-    from tests.conftest import FakeClassifier
-    from tests.test_ui import INFO
-
-    with launched(build_service(FakeClassifier(), INFO, Settings(mcp=True))) as url:
-        mcp = httpx.Client()
+def test_every_mcp_tool_can_be_called(mcp_url: str) -> None:
+    url = mcp_url
+    with httpx.Client() as mcp:
         tools = {t["name"]: t for t in mcp.get(f"{url}/gradio_api/mcp/schema", timeout=30).json()}
         batch = tools["classify_batch"]["inputSchema"]
         assert batch.get("required", []) == []  # a file or a column is not needed for pasted text

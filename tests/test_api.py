@@ -1,4 +1,9 @@
-"""The JSON routes of a launched app: /predict (TEI-compatible), /healthz, /readyz, /metrics."""
+"""The JSON routes: /predict (TEI-compatible), /healthz, /readyz, /metrics.
+
+In-process (tests.conftest.in_process: the app's routes behind its own middlewares, no socket), except
+where the launched app is the point: the MCP server Gradio mounts, and the first moment a started app
+answers.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +18,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import REPO_ROOT, Settings
 from sentiment_demo.core.classifier import ModelInfo
 from sentiment_demo.service import build_service
-from tests.conftest import FakeClassifier, free_port, launched
+from tests.conftest import FakeClassifier, free_port, in_process, wait_until
 
 
 @pytest.fixture(scope="module")
-def tiny_url(tiny_model_dir: Path) -> Iterator[str]:
+def api(tiny_model_dir: Path) -> Iterator[TestClient]:
     settings = Settings(
         model=str(tiny_model_dir),
         device="cpu",
@@ -32,12 +38,12 @@ def tiny_url(tiny_model_dir: Path) -> Iterator[str]:
         max_batch_rows=4,
     )
     classifier, info = load_classifier(settings)
-    with launched(build_service(classifier, info, settings)) as url:
-        yield url
+    with in_process(build_service(classifier, info, settings)) as client:
+        yield client
 
 
-def test_predict_single_text_returns_every_label_sorted(tiny_url: str) -> None:
-    response = httpx.post(f"{tiny_url}/predict", json={"inputs": "good film"})
+def test_predict_single_text_returns_every_label_sorted(api: TestClient) -> None:
+    response = api.post("/predict", json={"inputs": "good film"})
     assert response.status_code == 200
     scores = response.json()
     assert [s["label"] for s in scores] != []
@@ -46,32 +52,32 @@ def test_predict_single_text_returns_every_label_sorted(tiny_url: str) -> None:
     assert math.isclose(sum(s["score"] for s in scores), 1.0, rel_tol=1e-5)
 
 
-def test_predict_list_keeps_order_and_matches_single_calls(tiny_url: str) -> None:
+def test_predict_list_keeps_order_and_matches_single_calls(api: TestClient) -> None:
     texts = ["good film", "awful plot", "i love this movie"]
-    batched = httpx.post(f"{tiny_url}/predict", json={"inputs": texts}).json()
+    batched = api.post("/predict", json={"inputs": texts}).json()
     assert len(batched) == 3
     for text, together in zip(texts, batched, strict=True):
-        alone = httpx.post(f"{tiny_url}/predict", json={"inputs": text}).json()
+        alone = api.post("/predict", json={"inputs": text}).json()
         assert alone[0]["label"] == together[0]["label"]
         assert alone[0]["score"] == pytest.approx(together[0]["score"], abs=1e-5)
 
 
-def test_predict_raw_scores_are_logits(tiny_url: str) -> None:
-    probs = httpx.post(f"{tiny_url}/predict", json={"inputs": "good film"}).json()
-    raw = httpx.post(f"{tiny_url}/predict", json={"inputs": "good film", "raw_scores": True}).json()
+def test_predict_raw_scores_are_logits(api: TestClient) -> None:
+    probs = api.post("/predict", json={"inputs": "good film"}).json()
+    raw = api.post("/predict", json={"inputs": "good film", "raw_scores": True}).json()
     logits = {s["label"]: s["score"] for s in raw}
     total = sum(math.exp(v) for v in logits.values())
     for item in probs:
         assert item["score"] == pytest.approx(math.exp(logits[item["label"]]) / total, abs=1e-4)
 
 
-def test_predict_truncation_is_refused_unless_asked_for(tiny_url: str) -> None:
+def test_predict_truncation_is_refused_unless_asked_for(api: TestClient) -> None:
     long_text = "good " * 60  # 62 tokens; the tiny model reads 32
-    refused = httpx.post(f"{tiny_url}/predict", json={"inputs": long_text})
+    refused = api.post("/predict", json={"inputs": long_text})
     assert refused.status_code == 413
     assert "62 tokens" in refused.json()["error"]
     assert refused.json()["error_type"] == "Validation"
-    accepted = httpx.post(f"{tiny_url}/predict", json={"inputs": long_text, "truncate": True})
+    accepted = api.post("/predict", json={"inputs": long_text, "truncate": True})
     assert accepted.status_code == 200
 
 
@@ -88,38 +94,38 @@ def test_predict_truncation_is_refused_unless_asked_for(tiny_url: str) -> None:
     ],
 )
 def test_predict_limits_answer_413_and_422(
-    tiny_url: str, body: dict[str, object], status: int, message: str
+    api: TestClient, body: dict[str, object], status: int, message: str
 ) -> None:
-    response = httpx.post(f"{tiny_url}/predict", json=body)
+    response = api.post("/predict", json=body)
     assert response.status_code == status
     assert message in response.json()["error"]
 
 
-def test_predict_rejects_a_body_that_is_not_json(tiny_url: str) -> None:
-    response = httpx.post(
-        f"{tiny_url}/predict", content=b"{not json", headers={"content-type": "application/json"}
+def test_predict_rejects_a_body_that_is_not_json(api: TestClient) -> None:
+    response = api.post(
+        "/predict", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert response.status_code == 422
 
 
-def test_inference_api_form_gets_the_nested_answer(tiny_url: str) -> None:
-    nested = httpx.post(f"{tiny_url}/predict", json={"inputs": "good", "parameters": {"top_k": 2}})
+def test_inference_api_form_gets_the_nested_answer(api: TestClient) -> None:
+    nested = api.post("/predict", json={"inputs": "good", "parameters": {"top_k": 2}})
     assert nested.status_code == 200
     assert len(nested.json()) == 1
     assert len(nested.json()[0]) == 2  # top_k honoured
 
 
-def test_health_and_readiness(tiny_url: str) -> None:
-    assert httpx.get(f"{tiny_url}/healthz").json() == {"status": "ok"}
-    ready = httpx.get(f"{tiny_url}/readyz")
+def test_health_and_readiness(api: TestClient) -> None:
+    assert api.get("/healthz").json() == {"status": "ok"}
+    ready = api.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["labels"] == ["negative", "neutral", "positive"]
 
 
-def test_metrics_count_requests_batches_and_tokens(tiny_url: str) -> None:
-    httpx.post(f"{tiny_url}/predict", json={"inputs": ["good film", "bad film"]})
-    httpx.post(f"{tiny_url}/predict", json={"inputs": ""})
-    text = httpx.get(f"{tiny_url}/metrics").text
+def test_metrics_count_requests_batches_and_tokens(api: TestClient) -> None:
+    api.post("/predict", json={"inputs": ["good film", "bad film"]})
+    api.post("/predict", json={"inputs": ""})
+    text = api.get("/metrics").text
     assert 'sentiment_requests_total{outcome="ok",route="predict"}' in text
     assert 'sentiment_requests_total{outcome="rejected",route="predict"}' in text
     assert "sentiment_request_latency_seconds_bucket" in text
@@ -141,48 +147,52 @@ def test_overload_answers_429_and_recovers() -> None:
     classifier = FakeClassifier(max_batch_size=1)
     classifier.gate.clear()
     settings = Settings(queue_texts=1, max_batch_size=1, batch_wait_ms=0)
-    with launched(build_service(classifier, INFO, settings)) as url:
+    service = build_service(classifier, INFO, settings)
+    with in_process(service) as api:
         results: list[int] = []
 
         def post(text: str) -> None:
-            results.append(
-                httpx.post(f"{url}/predict", json={"inputs": text}, timeout=30).status_code
-            )
+            results.append(api.post("/predict", json={"inputs": text}).status_code)
 
+        # One runs (held at the model), one waits, the rest find the queue full.
+        reached = [
+            lambda: classifier.calls == 1,
+            lambda: service.scheduler.pending_texts() == 1,
+            lambda: len(results) == 1,
+            lambda: len(results) == 2,
+        ]
         threads = [threading.Thread(target=post, args=(f"good {i}",)) for i in range(4)]
-        for thread in threads:
+        for thread, state in zip(threads, reached, strict=True):
             thread.start()
-            time.sleep(0.2)  # one runs (blocked), one waits, the rest find the queue full
+            wait_until(state, what=f"request {threads.index(thread)} in place")
         assert results.count(429) == 2
         classifier.gate.set()
         for thread in threads:
             thread.join(timeout=30)
         assert sorted(results) == [200, 200, 429, 429]
-        assert httpx.post(f"{url}/predict", json={"inputs": "good"}).status_code == 200
-        overloaded = httpx.get(f"{url}/metrics").text
+        assert api.post("/predict", json={"inputs": "good"}).status_code == 200
+        overloaded = api.get("/metrics").text
         assert 'sentiment_requests_total{outcome="overloaded",route="predict"} 2.0' in overloaded
 
 
 def test_predict_and_metrics_need_the_login_when_the_app_has_one() -> None:
     settings = Settings(auth="ann:secret")
-    with launched(build_service(FakeClassifier(), INFO, settings)) as url:
-        assert httpx.post(f"{url}/predict", json={"inputs": "good"}).status_code == 401
-        assert httpx.get(f"{url}/metrics").status_code == 401
-        assert httpx.get(f"{url}/healthz").status_code == 200  # probes stay open
-        ok = httpx.post(f"{url}/predict", json={"inputs": "good"}, auth=("ann", "secret"))
+    with in_process(build_service(FakeClassifier(), INFO, settings)) as api:
+        assert api.post("/predict", json={"inputs": "good"}).status_code == 401
+        assert api.get("/metrics").status_code == 401
+        assert api.get("/healthz").status_code == 200  # probes stay open
+        ok = api.post("/predict", json={"inputs": "good"}, auth=("ann", "secret"))
         assert ok.status_code == 200
         assert ok.json()[0]["label"] == "positive"
-        wrong = httpx.post(f"{url}/predict", json={"inputs": "good"}, auth=("ann", "nope"))
+        wrong = api.post("/predict", json={"inputs": "good"}, auth=("ann", "nope"))
         assert wrong.status_code == 401
 
 
-def test_mcp_flag_serves_the_named_endpoints_as_tools() -> None:
-    settings = Settings(mcp=True)
-    with launched(build_service(FakeClassifier(), INFO, settings)) as url:
-        schema = httpx.get(f"{url}/gradio_api/mcp/schema", timeout=30)
-        assert schema.status_code == 200
-        names = {tool["name"] for tool in schema.json()}
-        assert {"classify", "classify_batch", "explain"} <= names
+def test_mcp_flag_serves_the_named_endpoints_as_tools(mcp_url: str) -> None:
+    schema = httpx.get(f"{mcp_url}/gradio_api/mcp/schema", timeout=30)
+    assert schema.status_code == 200
+    names = {tool["name"] for tool in schema.json()}
+    assert {"classify", "classify_batch", "explain"} <= names
 
 
 def test_predict_answers_from_the_first_moment_the_app_does(

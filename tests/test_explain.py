@@ -8,9 +8,8 @@ from collections.abc import Iterator
 import pytest
 from gradio_client import Client
 
-from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import Settings
-from sentiment_demo.core.classifier import Rejection
+from sentiment_demo.core.classifier import Classifier, ModelInfo, Rejection
 from sentiment_demo.core.engine import BatchEngine
 from sentiment_demo.core.explain import Explanation, explain, split_pieces
 from sentiment_demo.service import build_service
@@ -67,9 +66,9 @@ def test_a_refused_text_is_not_explained() -> None:
 
 
 @pytest.fixture(scope="module")
-def embedded_client() -> Iterator[Client]:
+def embedded_client(embedded_model: tuple[Classifier, ModelInfo]) -> Iterator[Client]:
     settings = Settings(model=str(EMBEDDED_MODEL), device="cpu", num_threads=1)
-    classifier, info = load_classifier(settings)
+    classifier, info = embedded_model
     with launched(build_service(classifier, info, settings)) as url:
         yield Client(url, verbose=False)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -16,7 +15,7 @@ from gradio_client import Client
 
 from sentiment_demo.config import Settings
 from sentiment_demo.service import build_service
-from tests.conftest import FakeClassifier, launched, post_and_leave
+from tests.conftest import FakeClassifier, launched, post_and_leave, wait_until
 from tests.test_ui import INFO
 
 
@@ -31,7 +30,8 @@ def test_a_single_text_is_not_starved_by_batch_jobs() -> None:
         client = Client(url, verbose=False)
         lines = "\n".join(f"bad job line {i}" for i in range(1000))
         jobs = [client.submit(lines, None, None, api_name="/classify_batch") for _ in range(4)]
-        time.sleep(1.0)  # the jobs are running: 4,000 texts, about 125 forward passes
+        # The jobs are running: 4,000 texts, about 125 forward passes.
+        wait_until(lambda: len(classifier.batches) >= 5, 30, "the batch jobs under way")
         assert len(classifier.batches) < 100
         before = len(classifier.batches)
         label, _ = client.predict("good single", api_name="/classify")
@@ -64,7 +64,7 @@ def test_api_clients_cannot_lock_out_browser_users() -> None:
         flooders = [threading.Thread(target=flood) for _ in range(32)]
         for thread in flooders:
             thread.start()
-        time.sleep(0.5)
+        wait_until(lambda: 429 in api_statuses, 30, "the API lane full")
         client = Client(url, verbose=False)
         browser = [client.predict(f"good {i}", api_name="/classify")[0] for i in range(20)]
         stop.set()
@@ -84,14 +84,17 @@ def test_work_of_a_client_that_left_is_dropped_before_the_model() -> None:
         held = ThreadPoolExecutor(1).submit(
             httpx.post, f"{url}/predict", json={"inputs": "good hold"}, timeout=30
         )
-        time.sleep(0.3)
+        wait_until(lambda: classifier.calls == 1, what="the held request at the model")
         body = json.dumps({"inputs": [f"bad gone {i}" for i in range(100)]}).encode()
         for _ in range(20):
             post_and_leave(url, body)  # the whole request, then the client is gone
-        deadline = time.monotonic() + 10
-        while service.scheduler.pending_texts() < 2000 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(0.5)  # the server notices each disconnect and cancels that request
+        wait_until(lambda: service.scheduler.pending_texts() >= 2000, what="2000 texts waiting")
+        # The server notices each disconnect and cancels that request.
+        gone = service.metrics.requests.labels("predict", "gone")
+        wait_until(lambda: gone._value.get() == 20, what="20 requests counted as gone")
+        # Each handler cancels its work through a callback the server's event loop runs next; one
+        # more request through that loop comes after every such callback.
+        assert httpx.get(f"{url}/healthz").status_code == 200
         classifier.gate.set()
         assert held.result(timeout=30).status_code == 200
         after = httpx.post(f"{url}/predict", json={"inputs": "good after"}, timeout=30)

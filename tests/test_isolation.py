@@ -6,7 +6,6 @@ raises on an input it cannot handle; `broken` makes it raise on everything.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,7 +16,13 @@ from gradio_client import Client
 from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import Prediction
 from sentiment_demo.service import Service, build_service
-from tests.conftest import FakeClassifier, launched
+from tests.conftest import (
+    FakeClassifier,
+    in_process,
+    launched,
+    wait_for_jobs_in_queue,
+    wait_until,
+)
 from tests.test_ui import INFO
 
 GOOD = [f"good {i}" if i % 2 else f"bad {i}" for i in range(31)]
@@ -44,20 +49,18 @@ def url(service: Service) -> Iterator[str]:
 def _hold_model(classifier: FakeClassifier, service: Service, url: str) -> object:
     """Keep the model busy on one request, so that what is sent next waits and is batched together."""
     classifier.gate.clear()
-    before = len(classifier.batches)
+    before = classifier.calls  # counted as a call begins, before it waits at the gate
     held = ThreadPoolExecutor(1).submit(
         httpx.post, f"{url}/predict", json={"inputs": "good hold"}, timeout=30
     )
-    deadline = time.monotonic() + 10
-    while len(classifier.batches) == before and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: classifier.calls > before, what="the held request at the model")
     return held
 
 
 def _wait_for_queue(service: Service, texts: int) -> None:
-    deadline = time.monotonic() + 10
-    while service.metrics.queue_depth._value.get() < texts and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(
+        lambda: service.metrics.queue_depth._value.get() >= texts, what=f"{texts} texts waiting"
+    )
 
 
 def _poison_batches(classifier: FakeClassifier) -> list[list[str]]:
@@ -70,7 +73,7 @@ def test_poison_text_fails_alone_among_31_through_classify(
     client = Client(url, verbose=False)
     held = _hold_model(classifier, service, url)
     jobs = [client.submit(text, api_name="/classify") for text in TEXTS]
-    time.sleep(1.5)  # every event reaches Gradio's queue behind the held one
+    wait_for_jobs_in_queue(jobs)  # every event reaches Gradio's queue behind the held one
     classifier.gate.set()
     held.result(timeout=30)  # type: ignore[attr-defined]
     results = [job.result(timeout=30) for job in jobs]
@@ -130,24 +133,24 @@ def test_poison_text_fails_alone_through_predict(
 
 def test_a_model_that_fails_on_every_text_turns_readyz_to_503() -> None:
     classifier = FakeClassifier()
-    with launched(build_service(classifier, INFO, Settings())) as url:
-        assert httpx.get(f"{url}/readyz").status_code == 200
-        assert httpx.get(f"{url}/health").status_code == 200
+    with in_process(build_service(classifier, INFO, Settings())) as api:
+        assert api.get("/readyz").status_code == 200
+        assert api.get("/health").status_code == 200
         classifier.broken = True
-        answer = httpx.post(f"{url}/predict", json={"inputs": "good"}, timeout=30)
+        answer = api.post("/predict", json={"inputs": "good"})
         assert answer.status_code == 424
         assert "failing on every text" in answer.json()["error"]
-        ready = httpx.get(f"{url}/readyz")
+        ready = api.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["reason"] == (
             "the model fails on every text: RuntimeError: CUDA error: device-side assert triggered"
         )
-        health = httpx.get(f"{url}/health")
+        health = api.get("/health")
         assert health.status_code == 503
         assert health.json()["error_type"] == "Unhealthy"
         classifier.broken = False
-        assert httpx.post(f"{url}/predict", json={"inputs": "good"}).status_code == 200
-        assert httpx.get(f"{url}/readyz").status_code == 200
+        assert api.post("/predict", json={"inputs": "good"}).status_code == 200
+        assert api.get("/readyz").status_code == 200
 
 
 class BrokenContract(FakeClassifier):

@@ -17,10 +17,9 @@ from sentiment_demo.backends.torch_device import (
 )
 from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import Settings
-from sentiment_demo.core.classifier import Prediction
+from sentiment_demo.core.classifier import Classifier, ModelInfo, Prediction
 from sentiment_demo.core.engine import BatchEngine
 from sentiment_demo.errors import ModelLoadError
-from tests.conftest import EMBEDDED_MODEL
 
 TEXTS = [
     "good film",
@@ -120,12 +119,9 @@ def test_threads_default_to_one_per_core() -> None:
 
 
 @pytest.fixture(scope="module")
-def embedded_engine() -> BatchEngine:
-    if not EMBEDDED_MODEL.is_dir():
-        pytest.fail(f"the embedded model is missing: {EMBEDDED_MODEL} (make model rebuilds it)")
-    settings = Settings(device="cpu", num_threads=1)
-    classifier, _ = load_classifier(settings)
-    return BatchEngine(classifier, settings.max_text_chars)
+def embedded_engine(embedded_model: tuple[Classifier, ModelInfo]) -> BatchEngine:
+    classifier, _ = embedded_model
+    return BatchEngine(classifier, Settings().max_text_chars)
 
 
 @pytest.mark.parametrize(

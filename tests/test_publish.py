@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import subprocess
@@ -303,15 +304,45 @@ def test_no_token_is_a_clear_refusal(
     assert "set HF_TOKEN" in capsys.readouterr().err
 
 
+def _wheelhouse(requirements: Path) -> Path:
+    """A folder of wheels for everything `requirements` resolves to, dependencies included.
+
+    `pip download` resolves the file from the package index as a Space's build does; the folder is
+    kept under .cache/, named for the file's hash, so later runs install without the network.
+    """
+    key = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
+    folder = REPO_ROOT / ".cache" / "bundle-wheels" / key
+    if not (folder / "complete").exists():
+        pip = [sys.executable, "-m", "pip", "download", "--quiet", "-r", str(requirements)]
+        download = subprocess.run(
+            [*pip, "--dest", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+        assert download.returncode == 0, download.stdout + download.stderr
+        (folder / "complete").touch()
+    return folder
+
+
 @pytest.mark.slow
 def test_staged_bundle_boots_alone_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     bundle = tmp_path / "bundle"
     publish.stage(bundle, serve=None)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # No pip of its own (ensurepip takes seconds): this process's pip installs into it through
+    # --python. The install resolves requirements.txt alone, dependencies included, from wheels
+    # downloaded for it (--no-index: nothing else on the machine can fill a gap), so a package
+    # missing from the file fails the boot below. --no-compile leaves the .pyc files to the first
+    # import instead of compiling every module of torch, transformers and gradio up front.
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
     python = venv / "bin" / "python"
+    wheels = _wheelhouse(bundle / "requirements.txt")
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "-r", "requirements.txt"],
+        [*pip, "--no-compile", "--no-index", "--find-links", str(wheels), "-r", "requirements.txt"],
         cwd=bundle,
         capture_output=True,
         text=True,

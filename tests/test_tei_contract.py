@@ -1,4 +1,4 @@
-"""/predict, /info and /health checked against text-embeddings-inference's published contract.
+"""/predict, /info and /health checked against text-embeddings-inference's published contract, in-process.
 
 The schemas below restate, for the routes this app serves, what TEI's OpenAPI description
 (docs/openapi.json in huggingface/text-embeddings-inference, API version 1.7) requires: PredictResponse,
@@ -9,18 +9,18 @@ differs on purpose (a plain list of strings is a batch here, not a sentence pair
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import jsonschema
 import pytest
+from starlette.testclient import TestClient
 
 from sentiment_demo.backends.transformers_backend import load_classifier
 from sentiment_demo.config import Settings
 from sentiment_demo.service import build_service
-from tests.conftest import FakeClassifier, launched
+from tests.conftest import FakeClassifier, in_process, wait_until
 from tests.test_ui import INFO
 
 PREDICTION = {
@@ -92,13 +92,13 @@ INFO_SCHEMA = {
 
 
 @pytest.fixture(scope="module")
-def url(tiny_model_dir: Path) -> Iterator[str]:
+def api(tiny_model_dir: Path) -> Iterator[TestClient]:
     settings = Settings(
         model=str(tiny_model_dir), device="cpu", dtype="float32", num_threads=1, max_batch_rows=4
     )
     classifier, info = load_classifier(settings)
-    with launched(build_service(classifier, info, settings)) as address:
-        yield address
+    with in_process(build_service(classifier, info, settings)) as client:
+        yield client
 
 
 @pytest.mark.parametrize(
@@ -109,8 +109,8 @@ def url(tiny_model_dir: Path) -> Iterator[str]:
         (["good film", "bad film"], "nested"),  # a batch here; TEI reads two strings as a pair
     ],
 )
-def test_predict_responses_match_tei(url: str, inputs: object, shape: str) -> None:
-    response = httpx.post(f"{url}/predict", json={"inputs": inputs})
+def test_predict_responses_match_tei(api: TestClient, inputs: object, shape: str) -> None:
+    response = api.post("/predict", json={"inputs": inputs})
     assert response.status_code == 200
     body = response.json()
     jsonschema.validate(body, PREDICT_RESPONSE)
@@ -127,24 +127,26 @@ def test_predict_responses_match_tei(url: str, inputs: object, shape: str) -> No
         ({"inputs": "good", "truncation_direction": "Left"}, 422, "Validation"),
     ],
 )
-def test_error_bodies_match_tei(url: str, body: object, status: int, error_type: str) -> None:
-    response = httpx.post(f"{url}/predict", json=body)
+def test_error_bodies_match_tei(
+    api: TestClient, body: object, status: int, error_type: str
+) -> None:
+    response = api.post("/predict", json=body)
     assert response.status_code == status
     jsonschema.validate(response.json(), ERROR_RESPONSE)
     assert response.json()["error_type"] == error_type
 
 
-def test_truncation_direction_right_is_accepted_in_either_case(url: str) -> None:
+def test_truncation_direction_right_is_accepted_in_either_case(api: TestClient) -> None:
     for direction in ("Right", "right"):
         body = {"inputs": "good " * 60, "truncate": True, "truncation_direction": direction}
-        assert httpx.post(f"{url}/predict", json=body).status_code == 200
+        assert api.post("/predict", json=body).status_code == 200
 
 
-def test_info_matches_tei(url: str, tiny_model_dir: Path) -> None:
-    info = httpx.get(f"{url}/info").json()
+def test_info_matches_tei(api: TestClient, tiny_model_dir: Path) -> None:
+    info = api.get("/info").json()
     jsonschema.validate(info, INFO_SCHEMA)
     assert info["model_id"] == tiny_model_dir.name  # a folder's name, never this machine's path
-    assert httpx.get(f"{url}/readyz").json()["model"] == tiny_model_dir.name  # open to anyone
+    assert api.get("/readyz").json()["model"] == tiny_model_dir.name  # open to anyone
     assert info["max_input_length"] == 32
     assert info["max_client_batch_size"] == 4
     assert info["model_type"]["classifier"]["label2id"] == {
@@ -156,10 +158,9 @@ def test_info_matches_tei(url: str, tiny_model_dir: Path) -> None:
 
 def test_backend_overload_and_health_errors_match_tei() -> None:
     classifier = FakeClassifier(max_batch_size=1)
-    with launched(
-        build_service(classifier, INFO, Settings(queue_texts=1, max_batch_size=1))
-    ) as url:
-        failed = httpx.post(f"{url}/predict", json={"inputs": "explode"})
+    service = build_service(classifier, INFO, Settings(queue_texts=1, max_batch_size=1))
+    with in_process(service) as api:
+        failed = api.post("/predict", json={"inputs": "explode"})
         assert failed.status_code == 424
         jsonschema.validate(failed.json(), ERROR_RESPONSE)
         assert failed.json()["error_type"] == "Backend"
@@ -168,15 +169,20 @@ def test_backend_overload_and_health_errors_match_tei() -> None:
         statuses: list[httpx.Response] = []
         threads = [
             threading.Thread(
-                target=lambda: statuses.append(
-                    httpx.post(f"{url}/predict", json={"inputs": "good"}, timeout=30)
-                )
+                target=lambda: statuses.append(api.post("/predict", json={"inputs": "good"}))
             )
             for _ in range(3)
         ]
-        for thread in threads:
+        # One runs (held at the model), one waits, the third finds the queue full.
+        calls = classifier.calls
+        reached = [
+            lambda: classifier.calls == calls + 1,
+            lambda: service.scheduler.pending_texts() == 1,
+            lambda: len(statuses) == 1,
+        ]
+        for index, (thread, state) in enumerate(zip(threads, reached, strict=True)):
             thread.start()
-            time.sleep(0.2)
+            wait_until(state, what=f"request {index} in place")
         classifier.gate.set()
         for thread in threads:
             thread.join(timeout=30)
@@ -186,8 +192,8 @@ def test_backend_overload_and_health_errors_match_tei() -> None:
         assert overloaded[0].json()["error_type"] == "Overloaded"
 
         classifier.broken = True
-        httpx.post(f"{url}/predict", json={"inputs": "good"})
-        unhealthy = httpx.get(f"{url}/health")
+        api.post("/predict", json={"inputs": "good"})
+        unhealthy = api.get("/health")
         assert unhealthy.status_code == 503
         jsonschema.validate(unhealthy.json(), ERROR_RESPONSE)
         classifier.broken = False

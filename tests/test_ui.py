@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import os
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,13 @@ from gradio_client import Client, handle_file
 from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import ModelInfo
 from sentiment_demo.service import Service, build_service
-from tests.conftest import FakeClassifier, batch_refusal, launched
+from tests.conftest import (
+    FakeClassifier,
+    batch_refusal,
+    launched,
+    wait_for_jobs_in_queue,
+    wait_until,
+)
 
 INFO = ModelInfo(
     model="fake/sentiment",
@@ -59,15 +64,12 @@ def client(service: Service) -> Iterator[Client]:
 
 
 def _wait_for_pending_texts(service: Service, count: int) -> None:
-    deadline = time.monotonic() + 10
-    while service.metrics.queue_depth._value.get() < count and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: service.metrics.queue_depth._value.get() >= count, what=f"{count} waiting")
 
 
 def _wait_for_first_batch(classifier: FakeClassifier, count: int) -> None:
-    deadline = time.monotonic() + 10
-    while len(classifier.batches) < count and time.monotonic() < deadline:
-        time.sleep(0.01)
+    # Counted as the call begins: a batch held at the gate is in `batches` only once it is let go.
+    wait_until(lambda: classifier.calls >= count, what=f"{count} calls of the model")
 
 
 def test_classify_returns_every_label_score(client: Client) -> None:
@@ -84,7 +86,7 @@ def test_concurrent_requests_are_served_in_batches(
     app_classifier.gate.clear()  # hold the first batch so that the others pile up in the queue
     before = len(app_classifier.batches)
     jobs = [client.submit(f"good {i}", api_name="/classify") for i in range(6)]
-    time.sleep(1.0)
+    wait_for_jobs_in_queue(jobs)
     app_classifier.gate.set()
     results = [job.result(timeout=30) for job in jobs]
     assert [r[0]["label"] for r in results] == ["positive"] * 6
@@ -99,7 +101,7 @@ def test_a_bad_text_fails_alone_inside_a_batch(
     app_classifier.gate.clear()  # the model is busy with "good start"; the others wait together
     before = len(app_classifier.batches)
     first = client.submit("good start", api_name="/classify")
-    _wait_for_first_batch(app_classifier, before + 1)
+    _wait_for_first_batch(app_classifier, app_classifier.calls + 1)
     texts = ["good one", "", "bad two", "x" * 201, "good three"]
     jobs = [client.submit(text, api_name="/classify") for text in texts]
     _wait_for_pending_texts(service, len(texts))
@@ -125,7 +127,7 @@ def test_full_queue_answers_busy_at_once() -> None:
     with launched(service) as url:
         client = Client(url, verbose=False)
         jobs = [client.submit(f"good {i}", api_name="/classify") for i in range(4)]
-        time.sleep(1.5)
+        wait_for_jobs_in_queue(jobs)
         classifier.gate.set()
         errors = []
         for job in jobs:
