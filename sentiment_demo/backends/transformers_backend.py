@@ -182,8 +182,9 @@ def load_model_and_tokenizer(
             "id reachable from this machine."
         ) from exc
     check_architecture(model_name, config)
-    check_weights(model_name, config)
+    # Memory first: it reads only file sizes, so a model that cannot fit is refused without a read.
     check_memory(model_name, config, dtype, device)
+    check_weights(model_name, config)
     try:
         model, loading = AutoModelForSequenceClassification.from_pretrained(
             model_name, dtype=dtype, output_loading_info=True
