@@ -46,7 +46,7 @@ def uncertainty(prediction: Prediction, scheme: Scheme) -> str | None:
         if top.score - second.score < CLOSE_MARGIN:
             return (
                 f"close call: {top.label} {top.score:.0%} against {second.label} "
-                f"{second.score:.0%} (under {CLOSE_MARGIN:.0%} apart)"
+                f"{second.score:.0%}, less than {CLOSE_MARGIN * 100:.0f} points apart"
             )
     if top.score < LOW_TOP:
         return f"low confidence: {top.label} only {top.score:.0%} (under {LOW_TOP:.0%})"

@@ -17,6 +17,7 @@ from sentiment_demo.ui.common import (
     MODEL_QUEUE,
     PREDICTED,
     SLOW_EVENT_CONCURRENCY,
+    emptied_in_browser,
     explain_with,
     explanation_value,
 )
@@ -163,18 +164,18 @@ def build_analyse_tab(
         api_description="Classify one text: every label's score, and a notice "
         "when the text was refused or truncated.",
     )
-    # Typing clears the old answers at once (queue=False: nothing waits behind the model); an
-    # example clears them, then runs, in that order.
-    clear_kwargs: dict[str, Any] = {
-        "fn": clear_results,
-        "outputs": stale,
-        "queue": False,
-        "show_progress": "hidden",
-        "trigger_mode": "always_last",
-        "api_visibility": "private",
-    }
-    text_in.input(**clear_kwargs)
-    examples.load_input_event.then(**clear_kwargs).then(**classify_kwargs, api_visibility="private")
+    # Typing empties the old answers in the browser at once; an example empties them, then runs.
+    text_in.input(
+        None,
+        outputs=stale,
+        js=emptied_in_browser(stale),
+        queue=False,
+        show_progress="hidden",
+        api_visibility="private",
+    )
+    examples.load_input_event.then(
+        clear_results, outputs=stale, queue=False, show_progress="hidden", api_visibility="private"
+    ).then(**classify_kwargs, api_visibility="private")
     explain_btn.click(
         explain,
         inputs=[text_in, explain_label_in],

@@ -62,5 +62,5 @@ def answer_notice(outcome: Outcome, info: ModelInfo, text: str, languages: tuple
         if reason is not None:
             lines.append(f"🤔 **Uncertain**: {reason}. Treat this answer as a guess.")
     # Only a model whose card states its languages gets a language notice (VADER states none).
-    lines += [f"🌐 {notice}" for notice in text_notices(text, languages)]
+    lines += [f"⚠️ {notice}" for notice in text_notices(text, languages)]
     return "\n\n".join(lines)

@@ -19,6 +19,7 @@ from sentiment_demo.feedback.collect import FeedbackCollector
 from sentiment_demo.ui.answer import answer_notice, answer_value, model_languages
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
+    emptied_in_browser,
     explain_with,
     explanation_value,
     on_every_model,
@@ -161,26 +162,17 @@ def build_compare_tab(
         )
 
     stale = [*label_outs, agreement_out, *explain_outs, *sentence_outs]
-
-    def clear_results() -> tuple[Any, ...]:
-        """Every model's answers to the previous text, emptied: they no longer belong to the box."""
-        per_model = [None, "", None, "", gr.HighlightedText(value=[], color_map={}), ""]
-        label_part = [v for _ in models for v in per_model[:2]]
-        explain_part = [v for _ in models for v in per_model[2:4]]
-        sentence_part = [v for _ in models for v in per_model[4:]]
-        return (*label_part, "", *explain_part, *sentence_part)
-
-    # A new text, typed or an example, empties the old answers (queue=False: no wait on a model).
-    clear_kwargs: dict[str, Any] = {
-        "fn": clear_results,
-        "outputs": stale,
-        "queue": False,
-        "show_progress": "hidden",
-        "trigger_mode": "always_last",
-        "api_visibility": "private",
-    }
-    text_in.input(**clear_kwargs)
-    examples.load_input_event.then(**clear_kwargs)
+    # A new text, typed or an example, empties every model's old answers in the browser at once.
+    emptied = emptied_in_browser(stale)
+    for event in (text_in.input, examples.load_input_event.then):
+        event(
+            None,
+            outputs=stale,
+            js=emptied,
+            queue=False,
+            show_progress="hidden",
+            api_visibility="private",
+        )
 
     compare_kwargs: dict[str, Any] = {
         "fn": compare,

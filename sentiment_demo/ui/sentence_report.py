@@ -149,7 +149,7 @@ def summary_markdown(
             f"from {report.whole.note}."
         )
     lines += _uncertainty_lines(report, scheme)
-    lines += [f"🌐 {notice}" for notice in text_notices(report.text, languages)]
+    lines += [f"⚠️ {notice}" for notice in text_notices(report.text, languages)]
     if report.most_positive is not None:
         lines.append(f"**Most positive:** {_quote(report.most_positive)}")
     if report.most_negative is not None:
