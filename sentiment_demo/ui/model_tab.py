@@ -15,8 +15,8 @@ from sentiment_demo.core.served_model import ServedModel
 from sentiment_demo.core.text_kind import card_languages, language_name
 
 FORWARD_WORDS = {
-    "unpadded": "each text's own tokens only: short texts batched with long ones cost no more "
-    "than alone",
+    "unpadded": "none: each text runs on its own tokens, so a short text batched with long ones "
+    "costs no more than alone",
     "padded": "texts batched together are padded to the longest one",
 }
 
@@ -89,7 +89,7 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
             "Memory": memory,
             "Device": f"`{info.device}`",
             "Precision": f"`{info.dtype}`",
-            "Batching": FORWARD_WORDS.get(info.forward, info.forward),
+            "Padding": FORWARD_WORDS.get(info.forward, info.forward),
             "CPU threads": str(info.num_threads),
             "Longest text the model reads": f"{info.max_tokens} tokens ({reason}); longer texts "
             "are truncated, with a notice",

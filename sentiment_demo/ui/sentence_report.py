@@ -23,7 +23,7 @@ OTHER_COLOURS = ("#60a5fa", "#fbbf24", "#c084fc", "#f472b6", "#2dd4bf", "#a3e635
 UNREAD = "not read"
 UNREAD_COLOUR = "#fb923c"
 UNCERTAIN = "uncertain"
-UNCERTAIN_COLOUR = "#fde68a"
+UNCERTAIN_COLOUR = "#d97706"  # amber, dark enough for the white tag text
 SIGNED = "positive − negative"
 ASPECT_NOTE = (
     "Aspects are sentence-level sentiment around each term (the label of every sentence that "
@@ -72,7 +72,7 @@ def highlighted(
 
     The text between sentences (spaces, line breaks, bullets' gaps) is kept untagged, so the
     document reads as it was written. With a `scheme`, close calls are tagged "uncertain" and
-    drawn in pale amber, whatever their label.
+    drawn in amber, whatever their label.
     """
     pieces: list[tuple[str, str | float | None]] = []
     colours: dict[str, str] = {}
