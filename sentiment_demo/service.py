@@ -29,7 +29,7 @@ from sentiment_demo.feedback.collect import FeedbackCollector, FeedbackLimits
 from sentiment_demo.feedback.store import FeedbackStore
 from sentiment_demo.files import KEEP_SECONDS, CacheSweeper, ResultFiles
 from sentiment_demo.ui import build_demo
-from sentiment_demo.ui.sentence_view import SENTENCE_CSS
+from sentiment_demo.ui.styles import APP_CSS
 from sentiment_demo.web.auth import BasicAuthGuard, LoginThrottle
 from sentiment_demo.web.body_limit import BodySizeLimit
 from sentiment_demo.web.clients import trusted_proxies_env
@@ -74,7 +74,7 @@ class Service:
                 auth=credentials,
                 max_file_size=settings.max_upload_kb * 1024,  # the limit our own check names
                 footer_links=["api", "gradio", "settings"],
-                css=SENTENCE_CSS,
+                css=APP_CSS,
                 # Our handlers raise gr.Error with a message meant for people; this also shows the
                 # message of errors Gradio raises itself, instead of "has not enabled verbose error
                 # reporting".

@@ -8,18 +8,18 @@ from typing import Any
 import gradio as gr
 
 from sentiment_demo.config import Settings
-from sentiment_demo.core.classifier import Scheme
+from sentiment_demo.core.classifier import ModelInfo
 from sentiment_demo.core.explain import METHOD
 from sentiment_demo.core.served_model import ClassifyFn, ServedModel
 from sentiment_demo.feedback.collect import FeedbackCollector
+from sentiment_demo.ui.answer import answer_notice, answer_value, model_languages
 from sentiment_demo.ui.common import (
     MODEL_QUEUE,
     PREDICTED,
     SLOW_EVENT_CONCURRENCY,
+    emptied_in_browser,
     explain_with,
     explanation_value,
-    label_value,
-    notice_for,
 )
 from sentiment_demo.ui.feedback_controls import feedback_controls
 from sentiment_demo.ui.sentence_view import build_sentence_view
@@ -39,11 +39,19 @@ EXAMPLES = (
 
 
 def classify_texts(
-    classify: ClassifyFn, texts: Sequence[object], scheme: Scheme = "single_label"
+    classify: ClassifyFn, texts: Sequence[object], info: ModelInfo, languages: tuple[str, ...] = ()
 ) -> tuple[list[Any], list[str]]:
-    """The batched `classify` handler: one label value and one notice per queued request."""
+    """The batched `classify` handler: one label value and one notice per queued request.
+
+    The notice adds a close call and a text the model was not trained for (another of the card's
+    `languages`, mostly emoji, code or numbers) to any refusal or truncation.
+    """
     outcomes = classify(texts)
-    return [label_value(o, scheme) for o in outcomes], [notice_for(o, scheme) for o in outcomes]
+    notices = [
+        answer_notice(o, info, t if isinstance(t, str) else "", languages)
+        for o, t in zip(outcomes, texts, strict=True)
+    ]
+    return [answer_value(o, info) for o in outcomes], notices
 
 
 def build_analyse_tab(
@@ -59,13 +67,14 @@ def build_analyse_tab(
     """
     labels = model.labels
     scheme = model.info.scheme
+    languages = model_languages(model.info)
 
     # The names and docstrings of these handlers are what MCP clients see as tools.
     def classify(text: list[object]) -> tuple[list[Any], list[str]]:
         """Classify the sentiment of one English text: every label's score, and a notice."""
         # Batched: `text` holds one text per queued request (named for the API page).
         with user_facing_errors():
-            return classify_texts(model.classify, text, scheme)
+            return classify_texts(model.classify, text, model.info, languages)
 
     def explain(
         text: str, label: str | None = PREDICTED
@@ -128,7 +137,15 @@ def build_analyse_tab(
             label="Examples: reviews, tweets, plain statements, negation and sarcasm (click one "
             "to analyse it)",
         )
-        build_sentence_view(models or [model], settings, text_in)
+        sentence_outputs, sentence_cleared = build_sentence_view(
+            models or [model], settings, text_in
+        )
+
+    stale = [label_out, status_out, explanation_out, explain_status_out, *sentence_outputs]
+
+    def clear_results() -> tuple[Any, ...]:
+        """Everything shown for the previous text, emptied: it no longer belongs to the box."""
+        return (None, "", None, "", *sentence_cleared())
 
     classify_kwargs: dict[str, Any] = {
         "fn": classify,
@@ -147,7 +164,18 @@ def build_analyse_tab(
         api_description="Classify one text: every label's score, and a notice "
         "when the text was refused or truncated.",
     )
-    examples.load_input_event.then(**classify_kwargs, api_visibility="private")
+    # Typing empties the old answers in the browser at once; an example empties them, then runs.
+    text_in.input(
+        None,
+        outputs=stale,
+        js=emptied_in_browser(stale),
+        queue=False,
+        show_progress="hidden",
+        api_visibility="private",
+    )
+    examples.load_input_event.then(
+        clear_results, outputs=stale, queue=False, show_progress="hidden", api_visibility="private"
+    ).then(**classify_kwargs, api_visibility="private")
     explain_btn.click(
         explain,
         inputs=[text_in, explain_label_in],

@@ -5,6 +5,7 @@ No Gradio import: report functions and their unit tests use it without a server.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -59,6 +60,20 @@ def any_column_name() -> dict[str, Any]:
     fix it too, but Gradio writes a .pyi stub beside the module of every component subclass.)
     """
     return {"type": "string"}
+
+
+def emptied_in_browser(components: Sequence[Any]) -> str:
+    """A `js=` function that empties Gradio components in the browser itself, as the event fires.
+
+    Clearing old answers on every keystroke this way costs no request, and it cannot arrive after
+    the answer to the new text (a server-side clear could, and wiped fresh answers under load).
+    Each value is what the component's own postprocess makes of None (the browser needs that form).
+    """
+    values = []
+    for component in components:
+        value = component.postprocess(None)
+        values.append(value.model_dump() if hasattr(value, "model_dump") else value)
+    return f"() => {json.dumps(values)}"
 
 
 def describe(outcome: Outcome) -> str:

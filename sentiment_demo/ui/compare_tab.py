@@ -16,16 +16,16 @@ from sentiment_demo.core.schemes import read
 from sentiment_demo.core.served_model import ServedModel
 from sentiment_demo.documents.analysis import DocumentOptions, DocumentReport, analyse_document
 from sentiment_demo.feedback.collect import FeedbackCollector
+from sentiment_demo.ui.answer import answer_notice, answer_value, model_languages
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
+    emptied_in_browser,
     explain_with,
     explanation_value,
-    label_value,
-    notice_for,
     on_every_model,
 )
 from sentiment_demo.ui.feedback_controls import feedback_controls
-from sentiment_demo.ui.sentence_report import highlighted, summary_markdown
+from sentiment_demo.ui.sentence_report import highlighted, judged_scheme, summary_markdown
 from sentiment_demo.ui.user_errors import user_facing_errors
 
 COMPARE_EXAMPLES = (
@@ -58,6 +58,7 @@ def build_compare_tab(
 
     With `feedback`, "Is this right?" controls for every model follow the answers.
     """
+    languages = {model.name: model_languages(model.info) for model in models}
 
     def compare(text: str) -> tuple[Any, ...]:
         """Classify one text with every served model: scores and notice each, then whether they agree."""
@@ -66,8 +67,8 @@ def build_compare_tab(
         values: list[Any] = []
         for model, outcome in zip(models, outcomes, strict=True):
             values += [
-                label_value(outcome, model.info.scheme),
-                notice_for(outcome, model.info.scheme),
+                answer_value(outcome, model.info),
+                answer_notice(outcome, model.info, text, languages[model.name]),
             ]
         return (*values, agreement_line(models, outcomes))
 
@@ -88,13 +89,14 @@ def build_compare_tab(
                 models, lambda m: analyse_document(text, m.classify, m.labels, options)
             )
         values: list[Any] = []
-        for report in reports:
+        for model, report in zip(models, reports, strict=True):
+            scheme = judged_scheme(model.info)
             pieces, colours = (
-                highlighted(report) if isinstance(report, DocumentReport) else ([], {})
+                highlighted(report, scheme) if isinstance(report, DocumentReport) else ([], {})
             )
             values += [
                 gr.HighlightedText(value=pieces, color_map=colours),
-                summary_markdown(report),
+                summary_markdown(report, scheme, languages[model.name]),
             ]
         return tuple(values)
 
@@ -107,9 +109,11 @@ def build_compare_tab(
             )
         text_in = gr.Textbox(
             label="Text to compare",
-            lines=2,
+            # Gradio submits on Enter only for lines=1; the box still grows to max_lines.
+            lines=1,
             max_lines=8,
-            info=f"Every model reads the same text. Up to {settings.max_text_chars:,} characters.",
+            info=f"Every model reads the same text. Up to {settings.max_text_chars:,} characters. "
+            "Enter compares; Shift+Enter starts a new line.",
             elem_id="compare-input",
         )
         with gr.Row():
@@ -151,10 +155,23 @@ def build_compare_tab(
                     sentence_outs.append(gr.Markdown(elem_id=f"compare-sentences-summary-{index}"))
         if feedback is not None:
             feedback_controls(feedback, models, text_in, "compare")
-        gr.Examples(
+        examples = gr.Examples(
             examples=[[text] for text in COMPARE_EXAMPLES],
             inputs=[text_in],
             label="Texts where word lists and models often part ways: negation, sarcasm, facts",
+        )
+
+    stale = [*label_outs, agreement_out, *explain_outs, *sentence_outs]
+    # A new text, typed or an example, empties every model's old answers in the browser at once.
+    emptied = emptied_in_browser(stale)
+    for event in (text_in.input, examples.load_input_event.then):
+        event(
+            None,
+            outputs=stale,
+            js=emptied,
+            queue=False,
+            show_progress="hidden",
+            api_visibility="private",
         )
 
     compare_kwargs: dict[str, Any] = {

@@ -12,11 +12,37 @@ from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import ModelInfo
 from sentiment_demo.core.schemes import SCHEME_DESCRIPTIONS, has_generic_names
 from sentiment_demo.core.served_model import ServedModel
+from sentiment_demo.core.text_kind import card_languages, language_name
+
+FORWARD_WORDS = {
+    "unpadded": "none: each text runs on its own tokens, so a short text batched with long ones "
+    "costs no more than alone",
+    "padded": "texts batched together are padded to the longest one",
+}
 
 
 def _bullets(rows: dict[str, str]) -> str:
     # A list, not a table: a two-column table squeezes its first column to a letter a line on a phone.
     return "\n".join(f"- **{name}**: {value}" for name, value in rows.items())
+
+
+def languages_line(info: ModelInfo) -> str:
+    """The languages the model reads, as its card states them (`language` in the front matter)."""
+    if info.backend == "vader":
+        return "English (VADER's word list and rules are English)"
+    card = Path(info.model_card).read_text(encoding="utf-8") if info.model_card else None
+    languages = card_languages(card)
+    if not languages:
+        return (
+            "not stated (the model card has no `language`): no notice is shown for texts in "
+            "other languages"
+        )
+    names = ", ".join(language_name(code) for code in languages)
+    only = " only" if len(languages) == 1 else ""
+    return (
+        f"{names}{only}, as its model card states; a text in another language gets a notice "
+        "that the answer may be wrong"
+    )
 
 
 def model_markdown(info: ModelInfo, settings: Settings) -> str:
@@ -26,10 +52,11 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
         return _bullets(
             {
                 "Model": "VADER, a lexicon and rules (vaderSentiment 3.3.2, Hutto & Gilbert 2014)",
+                "Languages": languages_line(info),
                 "Labels": f"{labels}: compound score ≥ 0.05 positive, ≤ -0.05 negative, neutral "
                 "between (the published thresholds)",
-                "Scores": "not probabilities: the compound score mapped so that the top score is "
-                "VADER's label",
+                "Scores": "not probabilities: Analyse and Compare show VADER's compound score "
+                "(-1 to +1) and its label",
                 "Memory": f"about {info.memory_bytes / 2**20:,.0f} MiB (its word lists)",
                 "Longest accepted text": f"{settings.max_text_chars:,} characters, read whole",
             }
@@ -58,6 +85,7 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
         {
             "Model": source,
             "Architecture": f"`{info.architecture}`" if info.architecture else "unknown",
+            "Languages": languages_line(info),
             "Labels": labels,
             "Label scheme": SCHEME_DESCRIPTIONS[info.scheme],
             "Parameters": f"{info.num_parameters / 1e6:.1f} M",
@@ -65,7 +93,7 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
             "Device": f"`{info.device}`",
             "Precision": f"`{info.dtype}`",
             "Runtime": f"{runtime} ({info.runtime_note})" if info.runtime_note else runtime,
-            "Forward pass": f"{info.forward} (unpadded: the dense layers skip padding)",
+            "Padding": FORWARD_WORDS.get(info.forward, info.forward),
             "CPU threads": str(info.num_threads),
             "Longest text the model reads": f"{info.max_tokens} tokens ({reason}); longer texts "
             "are truncated, with a notice",
@@ -95,6 +123,28 @@ def serving_markdown(settings: Settings, model_count: int) -> str:
     )
 
 
+def serve_another_markdown(models: Sequence[ServedModel]) -> str:
+    """How to serve another model: the flag, the Space variable, and where to find models."""
+    hub = [m.info.model for m in models if m.info.backend == "transformers" and not m.info.is_local]
+    current = ", ".join(
+        f"[`{m.info.model}`](https://huggingface.co/{m.info.model})"
+        if m.info.model in hub
+        else f"`{m.name}`"
+        for m in models
+    )
+    return (
+        f"This app serves {current}. To serve another model, start it with `--model`, naming a "
+        "local folder, a Hugging Face Hub id, `vader` or the URL of a text-embeddings-inference "
+        "server; repeat the flag to compare several, the first being the default:\n\n"
+        "```\npython app.py --model OWNER/NAME --model vader\n```\n\n"
+        "On a Hugging Face Space, set the Space variable `SENTIMENT_MODEL` instead (Settings → "
+        "Variables and secrets; commas between several), then restart the Space. Any "
+        "[text-classification model on the Hub]"
+        "(https://huggingface.co/models?pipeline_tag=text-classification&sort=trending) "
+        "works; for another language, pick one whose card lists it."
+    )
+
+
 def model_card_markdown(info: ModelInfo) -> str | None:
     """The model card of a local model, without its YAML front matter."""
     if info.model_card is None:
@@ -116,6 +166,11 @@ def build_model_tab(models: Sequence[ServedModel], settings: Settings) -> None:
             card = model_card_markdown(model.info)
             if card:
                 with gr.Accordion(f"Model card of {model.name}", open=False):
-                    gr.Markdown(card)
+                    gr.Markdown(
+                        card,
+                        elem_id="model-card" if index == 0 else f"model-card-{index + 1}",
+                    )
+        gr.Markdown("### Serve another model")
+        gr.Markdown(serve_another_markdown(models), elem_id="model-serve-another")
         gr.Markdown("### Serving")
         gr.Markdown(serving_markdown(settings, len(models)), elem_id="serving-info")

@@ -12,7 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from sentiment_demo.core.classifier import Rejection
+from sentiment_demo.core.classifier import LabelScore, ModelInfo, Prediction, Rejection, Scheme
+from sentiment_demo.core.text_kind import text_notices
+from sentiment_demo.core.uncertainty import scores_are_probabilities, uncertainty
 from sentiment_demo.documents.analysis import DocumentReport, SentenceResult
 from sentiment_demo.ui.common import as_markdown_text
 
@@ -20,6 +22,8 @@ LABEL_COLOURS = {"negative": "#f87171", "neutral": "#94a3b8", "positive": "#4ade
 OTHER_COLOURS = ("#60a5fa", "#fbbf24", "#c084fc", "#f472b6", "#2dd4bf", "#a3e635")
 UNREAD = "not read"
 UNREAD_COLOUR = "#fb923c"
+UNCERTAIN = "uncertain"
+UNCERTAIN_COLOUR = "#d97706"  # amber, dark enough for the white tag text
 SIGNED = "positive − negative"
 ASPECT_NOTE = (
     "Aspects are sentence-level sentiment around each term (the label of every sentence that "
@@ -38,18 +42,37 @@ def label_colour(label: str, labels: Sequence[str]) -> str:
     return OTHER_COLOURS[index % len(OTHER_COLOURS)]
 
 
-def category(sentence: SentenceResult) -> str:
-    """What HighlightedText shows after a sentence: its label and score, or that it was not read."""
-    return f"{sentence.label} {sentence.score:.2f}" if sentence.read else UNREAD
+def judged_scheme(info: ModelInfo) -> Scheme | None:
+    """The scheme to judge close calls by; None for scores that are not probabilities (VADER)."""
+    return info.scheme if scores_are_probabilities(info) else None
+
+
+def close_call(scores: Sequence[LabelScore], scheme: Scheme | None) -> str | None:
+    """Why these scores are a close call (core/uncertainty.py); None if clear or not judged."""
+    if scheme is None or not scores:
+        return None
+    return uncertainty(Prediction(tuple(scores), 0, 0), scheme)
+
+
+def category(sentence: SentenceResult, scheme: Scheme | None = None) -> str:
+    """What HighlightedText shows after a sentence: its label and score, or that it was not read.
+
+    With a `scheme`, a close call says so ("positive 0.52 uncertain").
+    """
+    if not sentence.read:
+        return UNREAD
+    tag = f"{sentence.label} {sentence.score:.2f}"
+    return f"{tag} {UNCERTAIN}" if close_call(sentence.scores, scheme) else tag
 
 
 def highlighted(
-    report: DocumentReport,
+    report: DocumentReport, scheme: Scheme | None = None
 ) -> tuple[list[tuple[str, str | float | None]], dict[str, str]]:
     """The text in place, each sentence tagged "label score", and the colour of every tag.
 
     The text between sentences (spaces, line breaks, bullets' gaps) is kept untagged, so the
-    document reads as it was written.
+    document reads as it was written. With a `scheme`, close calls are tagged "uncertain" and
+    drawn in amber, whatever their label.
     """
     pieces: list[tuple[str, str | float | None]] = []
     colours: dict[str, str] = {}
@@ -57,10 +80,13 @@ def highlighted(
     for sentence in report.sentences:
         if sentence.start > position:
             pieces.append((report.text[position : sentence.start], None))
-        tag = category(sentence)
-        colours[tag] = (
-            label_colour(sentence.label, report.labels) if sentence.read else UNREAD_COLOUR
-        )
+        tag = category(sentence, scheme)
+        if not sentence.read:
+            colours[tag] = UNREAD_COLOUR
+        elif tag.endswith(UNCERTAIN):
+            colours[tag] = UNCERTAIN_COLOUR
+        else:
+            colours[tag] = label_colour(sentence.label, report.labels)
         pieces.append((sentence.text, tag))
         position = sentence.end
     if position < len(report.text):
@@ -77,11 +103,17 @@ def _scores_line(scores: Sequence[Any]) -> str:
     return ", ".join(f"{item.label} {item.score:.2f}" for item in scores)
 
 
-def summary_markdown(report: DocumentReport | Rejection) -> str:
+def summary_markdown(
+    report: DocumentReport | Rejection,
+    scheme: Scheme | None = None,
+    languages: Sequence[str] = (),
+) -> str:
     """The summary under the sentences, in Markdown.
 
     Counts per label, the length-weighted reading, the whole-text answer and how it was reached,
-    the most positive and negative sentences, aspects, and any notice.
+    the most positive and negative sentences, aspects, and any notice. With a `scheme`, the close
+    calls among the sentences and the whole text; with `languages` (the model card's), a notice
+    when the text is in another language or mostly emoji, code or numbers.
     """
     if isinstance(report, Rejection):
         return f"⚠️ {report.message}"
@@ -116,6 +148,8 @@ def summary_markdown(report: DocumentReport | Rejection) -> str:
             f"**Whole text: {report.whole.label}** ({_scores_line(report.whole.scores)}), "
             f"from {report.whole.note}."
         )
+    lines += _uncertainty_lines(report, scheme)
+    lines += [f"⚠️ {notice}" for notice in text_notices(report.text, languages)]
     if report.most_positive is not None:
         lines.append(f"**Most positive:** {_quote(report.most_positive)}")
     if report.most_negative is not None:
@@ -127,6 +161,21 @@ def summary_markdown(report: DocumentReport | Rejection) -> str:
         )
         lines.append(f"**Aspects:** {verdicts}. _{ASPECT_NOTE}_")
     return "\n\n".join(lines)
+
+
+def _uncertainty_lines(report: DocumentReport, scheme: Scheme | None) -> list[str]:
+    lines = []
+    whole = close_call(report.whole.scores, scheme)
+    if whole is not None:
+        lines.append(f"🤔 **Uncertain** whole-text answer: {whole}.")
+    close = [s.number for s in report.read_sentences if close_call(s.scores, scheme)]
+    if close:
+        numbers = ", ".join(map(str, close[:20])) + (" …" if len(close) > 20 else "")
+        lines.append(
+            f"🤔 {len(close)} of {len(report.read_sentences)} sentences are close calls, tagged "
+            f"“{UNCERTAIN}”: {'sentence' if len(close) == 1 else 'sentences'} {numbers}."
+        )
+    return lines
 
 
 def arc_frame(report: DocumentReport | Rejection) -> pd.DataFrame:

@@ -6,7 +6,7 @@ ui/sentence_report.py (the values shown); this module only places and connects c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gradio as gr
@@ -21,6 +21,7 @@ from sentiment_demo.documents.analysis import (
     parse_aspects,
 )
 from sentiment_demo.errors import InputError
+from sentiment_demo.ui.answer import model_languages
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
     any_column_name,
@@ -34,6 +35,7 @@ from sentiment_demo.ui.sentence_report import (
     arc_frame,
     aspects_frame,
     highlighted,
+    judged_scheme,
     report_json,
     summary_markdown,
 )
@@ -42,18 +44,6 @@ from sentiment_demo.ui.user_errors import user_facing_errors
 SENTENCES_CONCURRENCY_ID = "sentences"
 # The arc is drawn from this many read sentences on: one or two points make no arc.
 ARC_MIN_SENTENCES = 3
-# Gradio lays HighlightedText out as a row of flex items that break words anywhere, so a sentence
-# longer than the screen is cut mid-word and clipped on a phone: let the sentences flow as text.
-SENTENCE_CSS = """
-#sentences-output .textfield, [id^="compare-sentences-"] .textfield {
-  display: block; word-break: normal; overflow-wrap: anywhere; line-height: 2;
-}
-#sentences-output .token-container, [id^="compare-sentences-"] .token-container { display: inline; }
-#sentences-output .token, [id^="compare-sentences-"] .token {
-  display: inline; -webkit-box-decoration-break: clone; box-decoration-break: clone;
-}
-#sentences-summary { padding: 0 var(--block-padding); }
-"""
 
 
 def choose_model(models: Sequence[ServedModel], name: str | None) -> ServedModel:
@@ -71,27 +61,51 @@ def choose_model(models: Sequence[ServedModel], name: str | None) -> ServedModel
     raise InputError(f"No model named {name!r}; this app serves {served}.")
 
 
-def sentence_values(report: DocumentReport | Rejection) -> tuple[Any, ...]:
-    """The component updates of the sentence view for one report (or refusal)."""
+def sentence_values(
+    report: DocumentReport | Rejection, model: ServedModel | None = None
+) -> tuple[Any, ...]:
+    """The component updates of the sentence view for one report (or refusal).
+
+    With the `model` that read it, close calls are marked and a text the model was not trained
+    for gets a notice.
+    """
     arc = arc_frame(report)
     aspects = aspects_frame(report)
+    scheme = judged_scheme(model.info) if model is not None else None
+    languages = model_languages(model.info) if model is not None else ()
     if isinstance(report, DocumentReport):
-        pieces, colours = highlighted(report)
+        pieces, colours = highlighted(report, scheme)
     else:
         pieces, colours = [], {}
     return (
         gr.HighlightedText(value=pieces, color_map=colours),
-        summary_markdown(report),
+        summary_markdown(report, scheme, languages),
         gr.LinePlot(value=arc, visible=len(arc) >= ARC_MIN_SENTENCES),
         gr.Dataframe(value=aspects, visible=len(aspects) > 0),
         report_json(report),
     )
 
 
+def cleared_sentence_values() -> tuple[Any, ...]:
+    """The sentence view emptied, for a new text: the old sentences no longer belong to the box."""
+    return (
+        gr.HighlightedText(value=[], color_map={}),
+        "",
+        gr.LinePlot(value=None, visible=False),
+        gr.Dataframe(value=None, visible=False),
+        None,
+        gr.HighlightedText(value=[], visible=False),
+        "",
+    )
+
+
 def build_sentence_view(
     models: Sequence[ServedModel], settings: Settings, text_in: gr.Textbox
-) -> None:
-    """The sentence view's components and events, inside the caller's tab; reads `text_in`."""
+) -> tuple[list[gr.components.Component], Callable[[], tuple[Any, ...]]]:
+    """The sentence view's components and events, inside the caller's tab; reads `text_in`.
+
+    Returns its outputs and the function that empties them, for the caller to clear on a new text.
+    """
     options = DocumentOptions.from_settings(settings)
 
     def sentences(
@@ -109,7 +123,7 @@ def build_sentence_view(
             chosen = choose_model(models, model)
             terms = parse_aspects(aspects, settings.max_aspects)
             report = analyse_document(text, chosen.classify, chosen.labels, options, terms)
-        return sentence_values(report)
+        return sentence_values(report, chosen)
 
     def explain_sentence(model: str | None, evt: gr.SelectData) -> tuple[Any, str]:
         value = evt.value if isinstance(evt.value, list | tuple) else [evt.value, None]
@@ -206,6 +220,15 @@ def build_sentence_view(
         concurrency_id=SENTENCES_CONCURRENCY_ID,
         concurrency_limit=SLOW_EVENT_CONCURRENCY,
     )
+    outputs: list[gr.components.Component] = [
+        sentences_out,
+        summary_out,
+        arc_out,
+        aspects_out,
+        json_out,
+        sentence_explanation_out,
+        sentence_explain_status_out,
+    ]
     sentences_out.select(
         explain_sentence,
         inputs=[model_in],
@@ -214,3 +237,4 @@ def build_sentence_view(
         concurrency_id="explain",
         concurrency_limit=SLOW_EVENT_CONCURRENCY,
     )
+    return outputs, cleared_sentence_values
