@@ -54,8 +54,12 @@ def confusion_figure(evaluations: Sequence[ModelEvaluation]) -> Figure | None:
 
 
 def reliability_figure(evaluations: Sequence[ModelEvaluation]) -> Figure | None:
-    """Accuracy against mean confidence per bin, a line per model, beside the perfect diagonal."""
-    scored = [e for e in evaluations if e.scores]
+    """Accuracy against mean confidence per bin, a line per model, beside the perfect diagonal.
+
+    Models whose scores are not probabilities (VADER, regression) are left out, and the figure says so.
+    """
+    scored = [e for e in evaluations if e.scores and e.probabilities]
+    left_out = [e.model for e in evaluations if e.scores and not e.probabilities]
     if not scored:
         return None
     figure, axis = plt.subplots(figsize=(6.0, 4.8), layout="constrained")
@@ -95,5 +99,9 @@ def reliability_figure(evaluations: Sequence[ModelEvaluation]) -> Figure | None:
     axis.set_ylabel("accuracy in the bin (numbers: texts in the bin)")
     axis.grid(alpha=0.3)
     axis.legend(loc="upper left", fontsize=8)
+    if left_out:
+        axis.set_title(
+            f"Not shown: {', '.join(left_out)} (scores that are not probabilities)", fontsize=8
+        )
     plt.close(figure)
     return figure
