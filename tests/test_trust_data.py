@@ -159,10 +159,10 @@ def test_several_models_keep_every_label_score_and_a_label_chart_per_model() -> 
     assert table["id"].tolist() == ["1", "2"]
     counts = label_counts_per_model(table, models)
     assert counts.to_dict("records") == [
-        {"model": "a", "label": "negative (1)", "texts": 1},
-        {"model": "a", "label": "positive (1)", "texts": 1},
-        {"model": "vader", "label": "negative (1)", "texts": 1},
-        {"model": "vader", "label": "positive (1)", "texts": 1},
+        {"model": "a", "label": "a: negative (1)", "texts": 1},
+        {"model": "a", "label": "a: positive (1)", "texts": 1},
+        {"model": "vader", "label": "vader: negative (1)", "texts": 1},
+        {"model": "vader", "label": "vader: positive (1)", "texts": 1},
     ]
 
 
@@ -216,7 +216,7 @@ def test_scores_that_are_not_probabilities_are_left_out_of_calibration() -> None
     assert figure is not None
     legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
     assert not any("vader" in text for text in legend)
-    assert "vader" in figure.axes[0].get_title()
+    assert "not shown: vader" in figure.axes[0].get_title()
     mistakes = mistakes_table([model, vader], ["a", "b"], [1, 2])
     assert set(filter_mistakes(mistakes, "vader")["model"]) <= {"vader"}
     assert len(filter_mistakes(mistakes, "all models")) == len(mistakes)

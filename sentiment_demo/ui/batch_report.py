@@ -157,6 +157,8 @@ def label_counts_per_model(table: pd.DataFrame, models: Sequence[ServedModel]) -
         for label in model.labels:
             own[f"score_{label}"] = table[f"score_{label} ({model.name})"]
         counts = label_counts(own, model.labels, model.info.scheme)
+        # Each bar named by its model too: two models with the same count would share a bar.
+        counts["label"] = model.name + ": " + counts["label"]
         counts.insert(0, "model", model.name)
         frames.append(counts)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

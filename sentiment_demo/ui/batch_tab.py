@@ -325,8 +325,14 @@ def build_batch_tab(
             visible=False,
             elem_id="batch-model-chart",
         )
+        # Unwrapped, with long cells cut on screen (the CSV has them whole): the table scrolls
+        # sideways, label columns first, instead of squeezing every header into a letter-wide column.
         table_out = gr.Dataframe(
-            label="Results", elem_id="batch-results", interactive=False, wrap=True
+            label="Results (label columns first; the download has every text in full)",
+            elem_id="batch-results",
+            interactive=False,
+            wrap=False,
+            max_chars=90,
         )
 
     file_in.change(

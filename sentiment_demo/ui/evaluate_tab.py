@@ -258,8 +258,14 @@ def build_evaluate_tab(
             elem_id="evaluate-per-class",
         )
         with gr.Row():
-            confusion_out = gr.Plot(label="Confusion matrix", elem_id="evaluate-confusion")
-            reliability_out = gr.Plot(label="Reliability diagram", elem_id="evaluate-reliability")
+            # No label drawn over the figures (it covered their titles on a phone); the figures
+            # carry their own titles, and the label still names the API outputs.
+            confusion_out = gr.Plot(
+                label="Confusion matrix", show_label=False, elem_id="evaluate-confusion"
+            )
+            reliability_out = gr.Plot(
+                label="Reliability diagram", show_label=False, elem_id="evaluate-reliability"
+            )
         mistakes_filter_in = gr.Dropdown(
             label="Show the mistakes of",
             choices=[ALL_MODELS, *by_name],
@@ -271,7 +277,9 @@ def build_evaluate_tab(
             label="Mistakes, most confident first (click a row to see which words misled the model)",
             headers=list(MISTAKES_COLUMNS),
             interactive=False,
-            wrap=True,
+            # Unwrapped: on a phone the table scrolls sideways instead of one letter per line.
+            wrap=False,
+            max_chars=80,
             elem_id="evaluate-mistakes",
         )
         all_mistakes = gr.State(None)
