@@ -64,7 +64,15 @@ class Service:
         async def add_routes_before_serving(app: FastAPI) -> AsyncIterator[None]:
             # Added at start-up, before the first connection: added after launch() returned, they
             # answered 404 for a while when Gradio already served.
-            add_api_routes(app, self.scheduler, self.metrics, self.settings, self.info, credentials)
+            add_api_routes(
+                app,
+                self.scheduler,
+                self.metrics,
+                self.settings,
+                self.info,
+                credentials,
+                [(m.name, s) for m, s in zip(self.models, self.schedulers, strict=True)],
+            )
             yield
 
         settings = self.settings
@@ -82,6 +90,8 @@ class Service:
                 mcp_server=settings.mcp,
                 enable_monitoring=False,  # /metrics replaces it; see _without_queue_analytics
                 app_kwargs={
+                    # FastAPI's page for the JSON routes (Gradio turns it off by default).
+                    "docs_url": "/docs",
                     "lifespan": add_routes_before_serving,
                     "middleware": self.middleware(credentials),
                 },

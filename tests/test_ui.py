@@ -147,9 +147,10 @@ def test_batch_endpoint_returns_table_chart_and_csv(client: Client) -> None:
     table, chart, csv_path, summary = client.predict(
         "good film\n\nbad film\ngood good bad\n", None, None, api_name="/classify_batch"
     )
-    assert table["headers"][:4] == ["row", "text", "label", "score"]
+    # The label columns first, so that a phone shows them before the long text.
+    assert table["headers"][:5] == ["row", "label", "score", "uncertain", "text"]
     rows = table["data"]
-    assert [r[2] for r in rows] == ["positive", "negative", "positive"]
+    assert [r[1] for r in rows] == ["positive", "negative", "positive"]
     assert [r[0] for r in rows] == [1, 3, 4]
     assert "Analysed 3 of 3 texts" in summary
     assert "1 blank lines skipped" in summary
@@ -166,7 +167,7 @@ def test_batch_endpoint_reads_a_csv_upload(client: Client, tmp_path: Path) -> No
     table, _, _, summary = client.predict(
         "", handle_file(str(upload)), "review", api_name="/classify_batch"
     )
-    labels = [r[2] for r in table["data"]]
+    labels = [r[1] for r in table["data"]]
     assert labels == ["positive", "", "negative"]
     assert "empty" in table["data"][1][-1]
     assert "1 refused" in summary

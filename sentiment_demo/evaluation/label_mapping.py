@@ -35,6 +35,15 @@ PRESETS: dict[str, dict[str, str]] = {
         "5": "positive",
     },
 }
+# What each preset's values look like, for the suggestion when nothing maps.
+PRESET_LOOKS = {
+    "0 / 1 = negative / positive": "0/1 codes",
+    "0 / 1 / 2 = negative / neutral / positive": "0/1/2 codes",
+    "-1 / 0 / 1 = negative / neutral / positive": "-1/0/1 codes",
+    "neg / neu / pos": "neg/neu/pos",
+    "1-5 stars (1-2 negative, 3 neutral, 4-5 positive)": "1-5 stars",
+    "1-5 stars, no neutral (1-2 negative, 4-5 positive)": "1-5 stars",
+}
 # Common synonyms, so that "pos" or "Positive" in a file finds a model's "positive" by name.
 SYNONYMS = {
     "pos": "positive",
@@ -138,3 +147,22 @@ def read_mapping(
             f"values are {_shown(list(file_values or []), 10)}"
         )
     return mapping
+
+
+def suggest_preset(values: Sequence[str]) -> tuple[str, str] | None:
+    """The label coding whose values cover every distinct file value, and what they look like.
+
+    Star ratings (values from 1 to 5, with a 4 or a 5 among them) suggest the 1-5 stars coding;
+    otherwise the first preset that knows every value. None when no preset covers them, or when the
+    values already match by name.
+    """
+    keys = {_normalise(value) for value in values if value.strip()}
+    if not keys or keys <= set(SYNONYMS) | {"positive", "negative", "neutral"}:
+        return None
+    stars = "1-5 stars (1-2 negative, 3 neutral, 4-5 positive)"
+    if keys <= set(PRESETS[stars]) and keys & {"4", "5"}:
+        return stars, PRESET_LOOKS[stars]
+    for preset, coding in PRESETS.items():
+        if preset != AUTOMATIC and keys <= set(coding):
+            return preset, PRESET_LOOKS[preset]
+    return None

@@ -6,14 +6,26 @@ here knows about Gradio or torch: the models come as name, labels and a classify
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sentiment_demo.core.classifier import Outcome
 from sentiment_demo.errors import InputError
-from sentiment_demo.evaluation.label_mapping import mapping_table, read_mapping
-from sentiment_demo.evaluation.report import ModelEvaluation, evaluate_model, metrics_json
+from sentiment_demo.evaluation.label_mapping import (
+    AUTOMATIC,
+    mapping_table,
+    read_mapping,
+    suggest_preset,
+)
+from sentiment_demo.evaluation.report import (
+    FEW_ROWS,
+    ModelEvaluation,
+    evaluate_model,
+    interval_text,
+    metrics_json,
+)
+from sentiment_demo.evaluation.scoring import INTERVAL_METHODS
 from sentiment_demo.inputs.labelled_input import (
     LabelledTable,
     default_label_column,
@@ -36,6 +48,7 @@ class EvaluationPlan:
     texts: tuple[str, ...]
     values: tuple[str, ...]
     mappings: dict[str, dict[str, str]]  # model name → {file value: model label}
+    preset: str = AUTOMATIC
 
     @property
     def blank_texts(self) -> int:
@@ -112,6 +125,7 @@ def plan_evaluation(
         texts=tuple(record.get(text_column, "").strip() for record in table.records),
         values=tuple(record.get(label_column, "").strip() for record in table.records),
         mappings=mappings,
+        preset=preset,
     )
 
 
@@ -119,11 +133,22 @@ def run_evaluation(
     plan: EvaluationPlan,
     models: Sequence[ModelLabels],
     classify_all: Callable[[Sequence[str]], Sequence[Sequence[Outcome]]],
+    not_probabilities: Collection[str] = (),
 ) -> EvaluationRun:
-    """Classify the plan's texts with every model (`classify_all` gives one list per model) and score."""
+    """Classify the plan's texts with every model (`classify_all` gives one list per model) and score.
+
+    Models named in `not_probabilities` (VADER, regression) are left out of calibration.
+    """
     outcomes = classify_all(plan.texts)
     evaluations = tuple(
-        evaluate_model(name, labels, plan.values, plan.mappings[name], model_outcomes)
+        evaluate_model(
+            name,
+            labels,
+            plan.values,
+            plan.mappings[name],
+            model_outcomes,
+            probabilities=name not in not_probabilities,
+        )
         for (name, labels), model_outcomes in zip(models, outcomes, strict=True)
     )
     report = metrics_json(list(evaluations), plan.table.name, plan.mappings)
@@ -145,6 +170,7 @@ def evaluation_summary(run: EvaluationRun, escape: Callable[[str], str] = str) -
         lines.append(
             f"{_count(run.plan.blank_texts, 'row')} with an empty text; every model refuses them."
         )
+    suggestion = suggest_preset(list(dict.fromkeys(run.plan.values)))
     for e in run.evaluations:
         left_out = []
         if e.unmapped:
@@ -155,11 +181,30 @@ def evaluation_summary(run: EvaluationRun, escape: Callable[[str], str] = str) -
         if e.refused:
             left_out.append(f"{_count(e.refused, 'text')} refused")
         tail = f" Left out: {'; '.join(left_out)}." if left_out else ""
+        if e.unmapped and suggestion and suggestion[0] != run.plan.preset:
+            tail += (
+                f" The values look like {suggestion[1]}: pick the '{suggestion[0]}' label coding."
+            )
         if e.scores is None:
             lines.append(f"- **{e.model}**: no row could be scored.{tail}")
             continue
+        s = e.scores
         lines.append(
-            f"- **{e.model}**: accuracy **{e.scores.accuracy:.1%}**, macro-F1 "
-            f"**{e.scores.macro_f1:.3f}** on {_count(e.scores.size, 'text')}.{tail}"
+            f"- **{e.model}**: accuracy **{s.accuracy:.1%}** (95% interval "
+            f"{interval_text(s.accuracy_interval)}), macro-F1 **{s.macro_f1:.3f}**"
+            + (f" ({interval_text(s.macro_f1_interval)})" if s.macro_f1_interval else "")
+            + f" on {_count(s.size, 'text')}.{tail}"
         )
+        if s.size < FEW_ROWS:
+            lines.append(
+                f"  ⚠️ Only {_count(s.size, 'text')} scored: under {FEW_ROWS} the figures are "
+                "rough, as the interval shows. Use more labelled rows to compare models."
+            )
+        if not e.probabilities:
+            lines.append(
+                f"  Calibration (ECE, reliability diagram) is not computed for {e.model}: its "
+                "scores are not probabilities."
+            )
+    if any(e.scores for e in run.evaluations):
+        lines.append(f"\n{INTERVAL_METHODS}.")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ import csv
 import io
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +23,21 @@ from sentiment_demo.errors import InputError
 if TYPE_CHECKING:
     from _csv import Reader  # the reader's type exists only in the type stubs
 
-PREFERRED_COLUMNS = ("text", "review", "sentence", "content", "comment", "body", "message")
+# Words in a column name that say it holds the texts, most telling first ("review_text" beats "review").
+PREFERRED_COLUMNS = (
+    "text",
+    "review",
+    "comment",
+    "tweet",
+    "body",
+    "content",
+    "message",
+    "sentence",
+)
+# Data rows read to judge each column (the choice and the warning): bounded, so linear in nothing.
+SAMPLE_ROWS = 200
+PREVIEW_ROWS = 5
+MIN_JUDGED = 4
 
 
 @dataclass(frozen=True)
@@ -35,12 +49,17 @@ class BatchInput:
         rows: for each text, its line number (pasted text, .txt) or data-row number (.csv).
         source: a short description for the status line.
         skipped_blank_lines: blank lines of pasted text or .txt files, which separate texts.
+        other_columns: a .csv file's other columns, {name: one value per text}, kept for the
+            results table and the download.
+        column_warning: why the text column may be the wrong one (ids, numbers, categories), or "".
     """
 
     texts: list[str]
     rows: list[int]
     source: str
     skipped_blank_lines: int = 0
+    other_columns: dict[str, list[str]] = field(default_factory=dict)
+    column_warning: str = ""
 
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -239,13 +258,135 @@ def columns_of_file(
     )
 
 
-def default_column(columns: list[str]) -> str:
-    """The column most likely to hold the texts: a conventional name, else the first column."""
-    lowered = {column.lower(): column for column in columns}
-    for name in PREFERRED_COLUMNS:
-        if name in lowered:
-            return lowered[name]
-    return columns[0]
+def column_kind(values: list[str]) -> str | None:
+    """What a column's values look like when they are not texts: "ids", "numbers" or "categories".
+
+    None when they read like texts. Numbers: every value parses as a number. Ids: short values
+    (under three words on average) that are all different. Categories: short values that repeat
+    (at most half of them distinct). Blank cells are ignored.
+    """
+    filled = [value.strip() for value in values if value.strip()]
+    if not filled:
+        return None
+    if all(_is_number(value) for value in filled):
+        return "numbers"
+    # A few short values could be short texts as well as ids: judge from MIN_JUDGED values on.
+    if len(filled) < MIN_JUDGED or sum(len(v.split()) for v in filled) / len(filled) >= 3:
+        return None
+    distinct = len(set(filled))
+    if distinct == len(filled):
+        return "ids"
+    if distinct <= len(filled) // 2:
+        return "categories"
+    return None
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value.replace(",", ""))
+    except ValueError:
+        return False
+    return True
+
+
+def column_warning(column: str, values: list[str]) -> str:
+    """A warning when the chosen text column looks like ids, numbers or categories; else ""."""
+    kind = column_kind(values)
+    if kind is None:
+        return ""
+    filled = [value.strip() for value in values if value.strip()]
+    examples = ", ".join(repr(value) for value in list(dict.fromkeys(filled))[:3])
+    return (
+        f"Column {column!r} looks like {kind} rather than texts ({len(set(filled)):,} distinct "
+        f"short values in the first {len(values):,} rows, e.g. {examples}): is it the text column?"
+    )
+
+
+def default_column(columns: list[str], samples: dict[str, list[str]] | None = None) -> str:
+    """The column that reads most like text.
+
+    With sample values (`samples`, {column: its first values}), columns whose values read as texts
+    come first, then columns whose name contains text, review, comment, tweet, body, content,
+    message or sentence (in that order), then the longest values on average. Without samples, the
+    first column whose name contains one of those words, else the first column.
+    """
+    samples = samples or {}
+
+    def name_rank(column: str) -> int:
+        lowered = column.lower()
+        ranks = [rank for rank, word in enumerate(PREFERRED_COLUMNS) if word in lowered]
+        return min(ranks, default=len(PREFERRED_COLUMNS))
+
+    def average_length(column: str) -> float:
+        values = [value for value in samples.get(column, []) if value.strip()]
+        return sum(map(len, values)) / len(values) if values else 0.0
+
+    def rank(column: str) -> tuple[bool, int, float]:
+        text_like = column not in samples or column_kind(samples[column]) is None
+        return (not text_like, name_rank(column), -average_length(column))
+
+    return min(columns, key=lambda column: (rank(column), columns.index(column)))
+
+
+@dataclass(frozen=True)
+class ColumnOverview:
+    """A .csv upload at a glance: its columns, the default text column, a preview and a warning."""
+
+    columns: list[str]
+    default: str
+    samples: dict[str, list[str]]
+
+    def preview(self, column: str, rows: int = PREVIEW_ROWS) -> list[str]:
+        """The first values of a column."""
+        return self.samples.get(column, [])[:rows]
+
+    def warning(self, column: str) -> str:
+        """Why `column` may not be the text column, or ""."""
+        return column_warning(column, self.samples.get(column, []))
+
+
+def csv_overview(
+    text: str,
+    name: str = "the file",
+    *,
+    max_columns: int = MAX_COLUMNS,
+    max_header_kb: int = MAX_HEADER_KB,
+    sample_rows: int = SAMPLE_ROWS,
+) -> ColumnOverview:
+    """The columns of a CSV text with the first `sample_rows` values of each, and the default column."""
+    form = csv_format(text)
+    columns, has_header = csv_header(
+        text, name, form, max_columns=max_columns, max_header_kb=max_header_kb
+    )
+    samples: dict[str, list[str]] = {column: [] for column in columns}
+    reader = form.reader(io.StringIO(text))
+    if has_header:
+        next(reader)
+    try:
+        for count, record in enumerate(reader):
+            if count >= sample_rows:
+                break
+            for column, value in zip(columns, record, strict=False):
+                samples[column].append(value.strip())
+    except csv.Error:  # reported with its line when the texts are read; judge on what was read
+        pass
+    return ColumnOverview(columns, default_column(columns, samples), samples)
+
+
+def overview_of_file(
+    path: Path,
+    max_bytes: int,
+    *,
+    max_columns: int = MAX_COLUMNS,
+    max_header_kb: int = MAX_HEADER_KB,
+) -> ColumnOverview:
+    """csv_overview of an uploaded .csv file (for the column choice and preview after an upload)."""
+    return csv_overview(
+        read_upload(path, max_bytes),
+        path.name,
+        max_columns=max_columns,
+        max_header_kb=max_header_kb,
+    )
 
 
 def texts_from_csv(
@@ -262,7 +403,10 @@ def texts_from_csv(
     columns, has_header = csv_header(
         text, name, form, max_columns=max_columns, max_header_kb=max_header_kb
     )
-    column = column or default_column(columns)
+    if not column:
+        column = csv_overview(
+            text, name, max_columns=max_columns, max_header_kb=max_header_kb
+        ).default
     if column not in columns:
         raise InputError(
             f"{name} has no column {column!r}; its columns are {', '.join(map(repr, columns))}."
@@ -273,6 +417,7 @@ def texts_from_csv(
         next(reader)
     texts: list[str] = []
     rows: list[int] = []
+    others: dict[str, list[str]] = {c: [] for c in columns if c != column}
     try:
         for number, record in enumerate(reader, start=1):
             if not record:
@@ -287,6 +432,9 @@ def texts_from_csv(
                 )
             texts.append(record[index].strip())
             rows.append(number)
+            for position, other in enumerate(columns):
+                if other != column:
+                    others[other].append(record[position])
     except csv.Error as exc:
         raise InputError(f"{name} is not valid CSV on line {reader.line_num}: {exc}.") from None
     if not texts:
@@ -294,7 +442,8 @@ def texts_from_csv(
     source = f"{name}, column {column!r}"
     if not has_header:
         source += " (no header line: the first line was read as a text)"
-    return BatchInput(texts, rows, source)
+    warning = column_warning(column, texts[:SAMPLE_ROWS])
+    return BatchInput(texts, rows, source, other_columns=others, column_warning=warning)
 
 
 def texts_from_file(

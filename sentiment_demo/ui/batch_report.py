@@ -16,6 +16,7 @@ import pandas as pd
 from sentiment_demo.core.classifier import Outcome, Prediction, Rejection, Scheme
 from sentiment_demo.core.schemes import MULTI_LABEL_THRESHOLD, read
 from sentiment_demo.core.served_model import ServedModel
+from sentiment_demo.core.uncertainty import scores_are_probabilities, uncertainty
 from sentiment_demo.inputs.batch_input import BatchInput
 from sentiment_demo.ui.common import describe
 
@@ -29,62 +30,138 @@ CHART_TITLES = {
 AGREEMENT_TITLE = "how often the models agree (texts with the same label)"
 
 
+RESULT_COLUMNS = ("row", "label", "score", "uncertain", "text", "note")
+
+
 def results_table(
     batch: BatchInput,
     outcomes: Sequence[Outcome],
     labels: Sequence[str],
     scheme: Scheme = "single_label",
+    probabilities: bool = True,
 ) -> pd.DataFrame:
-    """Row, text, label, score, one score column per label, and a note, for each text in input order.
+    """Row, label, score, uncertain, text, every label's score, the file's other columns, a note.
 
-    The label column holds the top label (single-label), every label over the threshold
-    (multi-label), or the output's name with its value in the score column (regression).
+    The label columns come first, so that a phone shows them before the text. The label column
+    holds the top label (single-label), every label over the threshold (multi-label), or the
+    output's name with its value in the score column (regression). "uncertain" says why a call is
+    close (core.uncertainty); it stays empty for scores that are not probabilities
+    (`probabilities=False`: VADER, regression).
     """
     records = []
-    for row, text, outcome in zip(batch.rows, batch.texts, outcomes, strict=True):
-        record: dict[str, Any] = {"row": row, "text": text}
+    for index, (row, text, outcome) in enumerate(
+        zip(batch.rows, batch.texts, outcomes, strict=True)
+    ):
+        record: dict[str, Any] = {"row": row}
         if isinstance(outcome, Prediction):
             scores = outcome.as_dict()
             reading = read(outcome, scheme)
             shown = reading.labels[0] if scheme == "regression" else reading.text
             record |= {"label": shown, "score": round(reading.score, 4)}
+            record["uncertain"] = (uncertainty(outcome, scheme) if probabilities else None) or ""
+            record["text"] = text
             record |= {f"score_{label}": round(scores[label], 4) for label in labels}
         else:
-            record |= {"label": "", "score": None} | {f"score_{label}": None for label in labels}
+            record |= {"label": "", "score": None, "uncertain": "", "text": text}
+            record |= {f"score_{label}": None for label in labels}
+        record |= _other_values(batch, index)
         record["note"] = describe(outcome)
         records.append(record)
-    columns = ["row", "text", "label", "score", *[f"score_{label}" for label in labels], "note"]
+    columns = [
+        "row",
+        "label",
+        "score",
+        "uncertain",
+        "text",
+        *[f"score_{label}" for label in labels],
+        *_other_names(batch),
+        "note",
+    ]
     return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _other_names(batch: BatchInput) -> list[str]:
+    """The file's other columns, renamed "<name> (file)" where a name is one of the results'."""
+    return [
+        f"{name} (file)" if name in RESULT_COLUMNS or name.startswith("score") else name
+        for name in batch.other_columns
+    ]
+
+
+def _other_values(batch: BatchInput, index: int) -> dict[str, str]:
+    return {
+        shown: values[index]
+        for shown, values in zip(_other_names(batch), batch.other_columns.values(), strict=True)
+    }
 
 
 def comparison_table(
     batch: BatchInput, models: Sequence[ServedModel], outcomes: Sequence[Sequence[Outcome]]
 ) -> pd.DataFrame:
-    """Row, text, a label and a score column per model, whether they agree, and notes."""
+    """A row per text: a label, score and uncertain column per model, then whether they agree.
+
+    Then the text, every label's score per model (`score_<label> (<model>)`), the file's other
+    columns and the notes.
+    """
     records = []
     for index, (row, text) in enumerate(zip(batch.rows, batch.texts, strict=True)):
-        record: dict[str, Any] = {"row": row, "text": text}
+        record: dict[str, Any] = {"row": row}
+        scores: dict[str, Any] = {}
         answers: list[str] = []
         notes: list[str] = []
         for model, model_outcomes in zip(models, outcomes, strict=True):
             outcome = model_outcomes[index]
+            scheme = model.info.scheme
             if isinstance(outcome, Prediction):
-                reading = read(outcome, model.info.scheme)
+                reading = read(outcome, scheme)
                 record[f"label ({model.name})"] = reading.text
                 record[f"score ({model.name})"] = round(reading.score, 4)
+                why = uncertainty(outcome, scheme) if scores_are_probabilities(model.info) else None
+                record[f"uncertain ({model.name})"] = why or ""
                 answers.append(reading.text.lower())
+                every = outcome.as_dict()
+                scores |= {
+                    f"score_{label} ({model.name})": round(every[label], 4)
+                    for label in model.labels
+                }
             else:
                 record[f"label ({model.name})"] = ""
                 record[f"score ({model.name})"] = None
+                record[f"uncertain ({model.name})"] = ""
+                scores |= {f"score_{label} ({model.name})": None for label in model.labels}
             if describe(outcome):
                 notes.append(f"{model.name}: {describe(outcome)}")
         answered = len(answers) == len(models)
         record["agreement"] = (
             ("all agree" if len(set(answers)) == 1 else "disagree") if answered else ""
         )
+        record["text"] = text
+        record |= scores
+        record |= _other_values(batch, index)
         record["note"] = " ".join(notes)
         records.append(record)
     return pd.DataFrame.from_records(records)
+
+
+def label_counts_per_model(table: pd.DataFrame, models: Sequence[ServedModel]) -> pd.DataFrame:
+    """Texts per label for each model, from a comparison table: columns model, label, texts.
+
+    Every label of every model is listed, zero included; regression models are binned as in
+    `label_counts`.
+    """
+    frames = []
+    for model in models:
+        own = pd.DataFrame(
+            {"label": table[f"label ({model.name})"], "score": table[f"score ({model.name})"]}
+        )
+        for label in model.labels:
+            own[f"score_{label}"] = table[f"score_{label} ({model.name})"]
+        counts = label_counts(own, model.labels, model.info.scheme)
+        # Each bar named by its model too: two models with the same count would share a bar.
+        counts["label"] = model.name + ": " + counts["label"]
+        counts.insert(0, "model", model.name)
+        frames.append(counts)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def agreement_counts(table: pd.DataFrame, models: Sequence[ServedModel]) -> pd.DataFrame:
@@ -162,4 +239,6 @@ def batch_summary(batch: BatchInput, outcomes: Sequence[Outcome]) -> str:
         parts.append(f"{truncated:,} truncated.")
     if batch.skipped_blank_lines:
         parts.append(f"{batch.skipped_blank_lines:,} blank lines skipped.")
+    if batch.column_warning:
+        parts.append(f"Note: {batch.column_warning}")
     return " ".join(parts)

@@ -7,20 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import pandas as pd
+from gradio.data_classes import FileData
 
 from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import Rejection
 from sentiment_demo.core.served_model import ServedModel, choose_models
+from sentiment_demo.core.uncertainty import scores_are_probabilities
 from sentiment_demo.documents.analysis import DocumentOptions, analyse_documents, parse_aspects
 from sentiment_demo.errors import InputError
 from sentiment_demo.files import ResultFiles
 from sentiment_demo.inputs.batch_input import (
     BatchInput,
-    columns_of_file,
-    default_column,
+    ColumnOverview,
+    overview_of_file,
     texts_from_file,
     texts_from_lines,
 )
@@ -32,6 +35,7 @@ from sentiment_demo.ui.batch_report import (
     batch_summary,
     comparison_table,
     label_counts,
+    label_counts_per_model,
     results_table,
 )
 from sentiment_demo.ui.common import (
@@ -67,10 +71,12 @@ def build_batch_tab(
         summary that starts with ⚠️ and says why.
 
         Args:
-            pasted: texts, one per line (used when no file is given).
+            pasted: texts, one per line. Give either pasted texts or a file: both at once are
+                refused, so that neither silently replaces the other.
             upload: a .txt file (one text per line) or a .csv file.
-            column: the CSV column that holds the texts (default: a column named text, review,
-                sentence or similar, else the first).
+            column: the CSV column that holds the texts (default: the one that reads most like
+                text: values that are not ids, numbers or categories, a name with text, review,
+                comment, ..., then the longest values). The other columns are kept in the table.
             model_names: the models to run (default: the default model); with several, the table
                 has a label and score column per model and an agreement column.
             by_sentence: also score every sentence of each text (with the first model): adds the
@@ -84,6 +90,11 @@ def build_batch_tab(
         try:
             chosen = choose_models(models, model_names)
             terms = parse_aspects(aspects, settings.max_aspects)
+            if upload and (pasted or "").strip():
+                raise InputError(
+                    f"Both pasted texts and a file ({Path(upload).name}) were given: clear the text "
+                    "box or remove the file, so that it is clear which to analyse."
+                )
             if upload:
                 batch = in_worker(
                     settings.parse_seconds,
@@ -106,7 +117,13 @@ def build_batch_tab(
             outcomes = classify_with_models(chosen, batch.texts, progress)
             if len(chosen) == 1:
                 model = chosen[0]
-                table = results_table(batch, outcomes[0], model.labels, model.info.scheme)
+                table = results_table(
+                    batch,
+                    outcomes[0],
+                    model.labels,
+                    model.info.scheme,
+                    scores_are_probabilities(model.info),
+                )
                 chart = label_counts(table, model.labels, model.info.scheme)
                 summary = batch_summary(batch, outcomes[0])
             else:
@@ -151,25 +168,61 @@ def build_batch_tab(
         counts = aspect_counts(table if table is not None else pd.DataFrame())
         return gr.BarPlot(value=counts, visible=len(counts) > 0)
 
-    def list_columns(upload: str | None) -> tuple[gr.Dropdown, str]:
-        # A file that cannot be read is said once, in the summary: "Analyse all" then explains it
-        # again only if the user insists, instead of two identical error pop-ups.
+    def read_overview(upload: str) -> ColumnOverview:
+        return in_worker(
+            settings.parse_seconds,
+            Path(upload).name,
+            overview_of_file,
+            Path(upload),
+            settings.max_upload_kb * 1024,
+            max_columns=settings.max_columns,
+            max_header_kb=settings.max_header_kb,
+        )
+
+    def on_upload(upload: str | None) -> tuple[Any, ...]:
+        # A new file makes the old results stale: they are cleared with the column choice. A file
+        # that cannot be read is said once, in the summary: "Analyse all" then explains it again
+        # only if the user insists, instead of two identical error pop-ups.
         hidden = gr.Dropdown(choices=[], value=None, visible=False)
+        cleared = (None, None, None)
+        no_preview = gr.Dataframe(value=None, visible=False)
         if not upload or Path(upload).suffix.lower() != ".csv":
-            return hidden, ""
+            return hidden, no_preview, "", *cleared
         try:
-            columns = in_worker(
-                settings.parse_seconds,
-                Path(upload).name,
-                columns_of_file,
-                Path(upload),
-                settings.max_upload_kb * 1024,
-                max_columns=settings.max_columns,
-                max_header_kb=settings.max_header_kb,
-            )
+            overview = read_overview(upload)
         except InputError as exc:
-            return hidden, f"⚠️ {exc}"
-        return gr.Dropdown(choices=columns, value=default_column(columns), visible=True), ""
+            return hidden, no_preview, f"⚠️ {exc}", *cleared
+        column = overview.default
+        return (
+            gr.Dropdown(choices=overview.columns, value=column, visible=True),
+            preview_value(overview, column),
+            upload_note(upload, overview, column),
+            *cleared,
+        )
+
+    def on_column(upload: str | None, column: str | None) -> tuple[Any, ...]:
+        if not upload or not column or Path(upload).suffix.lower() != ".csv":
+            return gr.Dataframe(value=None, visible=False), "", None, None, None
+        try:
+            overview = read_overview(upload)
+        except InputError as exc:
+            return gr.Dataframe(value=None, visible=False), f"⚠️ {exc}", None, None, None
+        return (
+            preview_value(overview, column),
+            upload_note(upload, overview, column),
+            None,
+            None,
+            None,
+        )
+
+    def show_model_chart(table: pd.DataFrame | None, names: list[str] | None) -> gr.BarPlot:
+        chosen = [by_name[name] for name in names or [] if name in by_name]
+        if len(chosen) < 2 or table is None or f"label ({chosen[0].name})" not in table:
+            return gr.BarPlot(value=None, visible=False)
+        return gr.BarPlot(value=label_counts_per_model(table, chosen), visible=True)
+
+    def clear_results() -> tuple[None, None, None, str]:
+        return None, None, None, ""
 
     with gr.Tab("Batch"):
         gr.Markdown(
@@ -185,6 +238,7 @@ def build_batch_tab(
                     file_types=[".txt", ".csv"],
                     elem_id="batch-file",
                 )
+                accept_any_file_type(file_in)
                 column_in = gr.Dropdown(
                     label="Text column",
                     choices=[],
@@ -193,6 +247,14 @@ def build_batch_tab(
                     elem_id="batch-column",
                 )
                 column_in.api_info = any_column_name  # type: ignore[method-assign]
+                preview_out = gr.Dataframe(
+                    label="Preview: the first rows of the text column",
+                    visible=False,
+                    interactive=False,
+                    wrap=True,
+                    max_height=260,
+                    elem_id="batch-preview",
+                )
                 models_in = gr.CheckboxGroup(
                     label="Models (tick several to compare them on every text)",
                     choices=list(by_name),
@@ -245,15 +307,47 @@ def build_batch_tab(
             visible=False,
             elem_id="batch-aspect-chart",
         )
+        model_chart_out = gr.BarPlot(
+            x="label",
+            y="texts",
+            color="model",
+            label="Label distribution per model",
+            y_title="texts",
+            x_title="",
+            y_lim=[0, None],
+            x_label_angle=-30,
+            visible=False,
+            elem_id="batch-model-chart",
+        )
+        # Unwrapped, with long cells cut on screen (the CSV has them whole): the table scrolls
+        # sideways, label columns first, instead of squeezing every header into a letter-wide column.
         table_out = gr.Dataframe(
-            label="Results", elem_id="batch-results", interactive=False, wrap=True
+            label="Results (label columns first; the download has every text in full)",
+            elem_id="batch-results",
+            interactive=False,
+            wrap=False,
+            max_chars=90,
         )
 
     file_in.change(
-        list_columns,
+        on_upload,
         inputs=[file_in],
-        outputs=[column_in, batch_status_out],
+        outputs=[column_in, preview_out, batch_status_out, table_out, chart_out, download_out],
         api_visibility="private",
+    )
+    column_in.input(
+        on_column,
+        inputs=[file_in, column_in],
+        outputs=[preview_out, batch_status_out, table_out, chart_out, download_out],
+        api_visibility="private",
+    )
+    # Results that belong to other texts are cleared as soon as the texts change.
+    texts_in.input(
+        clear_results,
+        outputs=[table_out, chart_out, download_out, batch_status_out],
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
     )
     batch_btn.click(
         classify_batch,
@@ -270,4 +364,41 @@ def build_batch_tab(
         inputs=[table_out],
         outputs=[aspect_chart_out],
         api_visibility="private",
+    ).then(
+        show_model_chart,
+        inputs=[table_out, models_in],
+        outputs=[model_chart_out],
+        api_visibility="private",
     )
+
+
+def preview_value(overview: ColumnOverview, column: str) -> gr.Dataframe:
+    """The preview table of a column's first values."""
+    rows = [[value] for value in overview.preview(column)]
+    return gr.Dataframe(
+        value=pd.DataFrame(rows, columns=[column]),
+        label=f"Preview: the first {len(rows)} rows of column {column!r}",
+        visible=True,
+    )
+
+
+def upload_note(upload: str, overview: ColumnOverview, column: str) -> str:
+    """The summary after an upload or a column choice: which column, and a warning if it looks wrong."""
+    how = " (it reads most like text)" if column == overview.default else ""
+    note = f"{Path(upload).name}: texts from column {column!r}{how}; press Analyse all."
+    warning = overview.warning(column)
+    return f"{note} Note: {warning}" if warning else note
+
+
+def accept_any_file_type(upload: gr.File) -> None:
+    """Let a file of another type reach the handler, which refuses it in the ⚠️ summary.
+
+    Gradio 6.31 checks `file_types` in File.preprocess and raises an error that the API client
+    shows as an exception. The browser's file picker still offers only `file_types`.
+    tests/test_trust_data.py fails if a Gradio upgrade changes this private method.
+    """
+
+    def keep_path(file: FileData) -> str:
+        return file.path
+
+    upload._process_single_file = keep_path  # type: ignore[method-assign, assignment]

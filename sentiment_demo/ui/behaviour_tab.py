@@ -182,7 +182,7 @@ def build_behaviour_tab(
                 elem_id="behaviour-file",
             )
         run_btn = gr.Button("Run tests", variant="primary")
-        summary_out = gr.Markdown(elem_id="behaviour-summary")
+        summary_out = gr.Markdown(label="Summary", elem_id="behaviour-summary")
         table_out = gr.Dataframe(
             label="Failure rate per capability (failed / tested cases)",
             interactive=False,
@@ -202,7 +202,9 @@ def build_behaviour_tab(
             show_legend=False,
             elem_id="behaviour-explanation",
         )
-        explanation_notice_out = gr.Markdown(elem_id="behaviour-explanation-notice")
+        explanation_notice_out = gr.Markdown(
+            label="Explanation notice", elem_id="behaviour-explanation-notice"
+        )
         download_out = gr.File(
             label="Report (JSON) and every failure (CSV)",
             file_count="multiple",
@@ -210,7 +212,7 @@ def build_behaviour_tab(
             elem_id="behaviour-download",
         )
         with gr.Accordion("Report as JSON", open=False):
-            json_out = gr.JSON(elem_id="behaviour-json")
+            json_out = gr.JSON(label="Report as JSON", elem_id="behaviour-json")
 
     run_btn.click(
         behaviour,

@@ -17,9 +17,15 @@ from gradio.components.dataframe import DataframeData
 
 from sentiment_demo.config import Settings
 from sentiment_demo.core.served_model import ServedModel
+from sentiment_demo.core.uncertainty import scores_are_probabilities
 from sentiment_demo.errors import InputError, short_error
-from sentiment_demo.evaluation.label_mapping import AUTOMATIC, PRESETS
+from sentiment_demo.evaluation.label_mapping import AUTOMATIC, PRESETS, suggest_preset
 from sentiment_demo.evaluation.report import (
+    ALL_MODELS,
+    METRICS_COLUMNS,
+    MISTAKES_COLUMNS,
+    PER_CLASS_COLUMNS,
+    filter_mistakes,
     metrics_table,
     mistakes_table,
     per_class_table,
@@ -84,6 +90,7 @@ def build_evaluate_tab(
     by_name = {model.name: model for model in models}
     model_labels = [(model.name, model.labels) for model in models]
     mapping_headers = ["label in file", "rows", *by_name]
+    not_probabilities = {m.name for m in models if not scores_are_probabilities(m.info)}
 
     def load(upload: str) -> LabelledTable:
         # In a child process with a time limit: no file can hold the server (parse_worker).
@@ -102,24 +109,40 @@ def build_evaluate_tab(
         rows = mapping_rows(table, label_column, preset, model_labels)
         return pd.DataFrame(rows, columns=mapping_headers)
 
-    def on_upload(upload: str | None) -> tuple[Any, Any, Any, str]:
+    def on_upload(upload: str | None) -> tuple[Any, ...]:
         hidden = gr.Dropdown(choices=[], value=None, visible=False)
+        cleared = (None, None, None, None, None, None, None, None)  # a new file: old results go
         if not upload:
-            return hidden, hidden, None, ""
+            return hidden, hidden, None, gr.Dropdown(value=AUTOMATIC), "", *cleared
         try:
             table = load(upload)
             text_column = default_text_column(table.columns)
             label_column = default_label_column(table.columns, text_column)
-            mapping = mapping_value(table, label_column, AUTOMATIC)
+            preset, note = coding_for(table, label_column)
+            mapping = mapping_value(table, label_column, preset)
         except InputError as exc:
-            return hidden, hidden, None, f"⚠️ {as_markdown_text(str(exc))}"
+            message = f"⚠️ {as_markdown_text(str(exc))}"
+            return hidden, hidden, None, gr.Dropdown(value=AUTOMATIC), message, *cleared
         return (
             gr.Dropdown(choices=table.columns, value=text_column, visible=True),
             gr.Dropdown(choices=table.columns, value=label_column, visible=True),
             mapping,
-            f"{as_markdown_text(table.name)}: {len(table.records):,} rows. Check the columns and "
-            "the label mapping, then press Evaluate.",
+            gr.Dropdown(value=preset),
+            f"{as_markdown_text(table.name)}: {len(table.records):,} rows. {note}Check the "
+            "columns and the label mapping, then press Evaluate.",
+            *cleared,
         )
+
+    def coding_for(table: LabelledTable, label_column: str) -> tuple[str, str]:
+        """The label coding to start with: by name, unless nothing maps and a preset fits."""
+        rows = mapping_rows(table, label_column, AUTOMATIC, model_labels)
+        if any(cell for row in rows for cell in row[2:]):
+            return AUTOMATIC, ""
+        suggestion = suggest_preset([str(row[0]) for row in rows])
+        if suggestion is None:
+            return AUTOMATIC, ""
+        preset, looks = suggestion
+        return preset, f"The labels look like {looks}: label coding set to '{preset}'. "
 
     def on_mapping_inputs(
         upload: str | None, label_column: str | None, preset: str
@@ -167,7 +190,10 @@ def build_evaluate_tab(
             return (f"⚠️ {as_markdown_text(str(exc))}", *([None] * 7))
         with user_facing_errors():
             run = run_evaluation(
-                plan, model_labels, lambda texts: classify_with_models(models, texts, progress)
+                plan,
+                model_labels,
+                lambda texts: classify_with_models(models, texts, progress),
+                not_probabilities,
             )
         evaluations = list(run.evaluations)
         texts, lines = list(plan.texts), plan.table.lines
@@ -245,27 +271,54 @@ def build_evaluate_tab(
         )
         vars(mapping_in)["preprocess"] = _mapping_reader(mapping_in, mapping_headers)
         evaluate_btn = gr.Button("Evaluate", variant="primary")
-        summary_out = gr.Markdown(elem_id="evaluate-summary")
-        metrics_out = gr.Dataframe(label="Metrics", interactive=False, elem_id="evaluate-metrics")
+        summary_out = gr.Markdown(label="Summary", elem_id="evaluate-summary")
+        metrics_out = gr.Dataframe(
+            label="Metrics (95% intervals: Wilson for accuracy, bootstrap for macro-F1)",
+            headers=list(METRICS_COLUMNS),
+            interactive=False,
+            elem_id="evaluate-metrics",
+        )
         per_class_out = gr.Dataframe(
-            label="Per class", interactive=False, elem_id="evaluate-per-class"
+            label="Per class",
+            headers=list(PER_CLASS_COLUMNS),
+            interactive=False,
+            elem_id="evaluate-per-class",
         )
         with gr.Row():
-            confusion_out = gr.Plot(label="Confusion matrix", elem_id="evaluate-confusion")
-            reliability_out = gr.Plot(label="Reliability diagram", elem_id="evaluate-reliability")
+            # No label drawn over the figures (it covered their titles on a phone); the figures
+            # carry their own titles, and the label still names the API outputs.
+            confusion_out = gr.Plot(
+                label="Confusion matrix", show_label=False, elem_id="evaluate-confusion"
+            )
+            reliability_out = gr.Plot(
+                label="Reliability diagram", show_label=False, elem_id="evaluate-reliability"
+            )
+        mistakes_filter_in = gr.Dropdown(
+            label="Show the mistakes of",
+            choices=[ALL_MODELS, *by_name],
+            value=ALL_MODELS,
+            visible=len(models) > 1,
+            elem_id="evaluate-mistakes-model",
+        )
         mistakes_out = gr.Dataframe(
             label="Mistakes, most confident first (click a row to see which words misled the model)",
+            headers=list(MISTAKES_COLUMNS),
             interactive=False,
-            wrap=True,
+            # Unwrapped: on a phone the table scrolls sideways instead of one letter per line.
+            wrap=False,
+            max_chars=80,
             elem_id="evaluate-mistakes",
         )
+        all_mistakes = gr.State(None)
         explanation_out = gr.HighlightedText(
             label="Why the model got it wrong",
             combine_adjacent=False,
             show_legend=False,
             elem_id="evaluate-explanation",
         )
-        explanation_notice_out = gr.Markdown(elem_id="evaluate-explanation-notice")
+        explanation_notice_out = gr.Markdown(
+            label="Explanation notice", elem_id="evaluate-explanation-notice"
+        )
         download_out = gr.File(
             label="Report: predictions (CSV) and metrics (JSON)",
             file_count="multiple",
@@ -273,12 +326,29 @@ def build_evaluate_tab(
             elem_id="evaluate-download",
         )
         with gr.Accordion("Metrics as JSON", open=False):
-            json_out = gr.JSON(elem_id="evaluate-json")
+            json_out = gr.JSON(label="Metrics as JSON", elem_id="evaluate-json")
+    result_outputs = [
+        metrics_out,
+        per_class_out,
+        confusion_out,
+        reliability_out,
+        mistakes_out,
+        download_out,
+        json_out,
+        all_mistakes,
+    ]
 
     file_in.change(
         on_upload,
         inputs=[file_in],
-        outputs=[text_column_in, label_column_in, mapping_in, summary_out],
+        outputs=[
+            text_column_in,
+            label_column_in,
+            mapping_in,
+            preset_in,
+            summary_out,
+            *result_outputs,
+        ],
         api_visibility="private",
     )
     gr.on(
@@ -306,6 +376,20 @@ def build_evaluate_tab(
         "per-class figures, confusion matrices, calibration, the mistakes and the report files.",
         concurrency_id="batch-jobs",
         concurrency_limit=SLOW_EVENT_CONCURRENCY,
+        # On the summary alone: on every output, the progress text was drawn twice over it.
+        show_progress_on=[summary_out],
+    ).then(
+        lambda mistakes: (mistakes, gr.Dropdown(value=ALL_MODELS)),
+        inputs=[mistakes_out],
+        outputs=[all_mistakes, mistakes_filter_in],
+        api_visibility="private",
+    )
+    mistakes_filter_in.input(
+        filter_mistakes,
+        inputs=[all_mistakes, mistakes_filter_in],
+        outputs=[mistakes_out],
+        api_visibility="private",
+        queue=False,
     )
     mistakes_out.select(
         explain_mistake,

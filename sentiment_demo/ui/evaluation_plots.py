@@ -33,8 +33,9 @@ def confusion_figure(evaluations: Sequence[ModelEvaluation]) -> Figure | None:
     if not scored:
         return None
     figure, axes = plt.subplots(
-        1, len(scored), figsize=(4.2 * len(scored), 4.3), squeeze=False, layout="constrained"
+        1, len(scored), figsize=(4.2 * len(scored), 4.6), squeeze=False, layout="constrained"
     )
+    figure.suptitle("Confusion matrix (rows: true label, columns: predicted)", fontsize=12)
     _room_for_the_plot_label(figure)
     for axis, evaluation in zip(axes[0], scored, strict=True):
         assert evaluation.scores is not None
@@ -42,20 +43,28 @@ def confusion_figure(evaluations: Sequence[ModelEvaluation]) -> Figure | None:
             confusion_matrix=np.array(evaluation.scores.confusion),
             display_labels=list(evaluation.scores.labels),
         )
-        display.plot(ax=axis, cmap="Blues", colorbar=False, values_format="d")
-        axis.set_title(
-            f"{evaluation.model}\naccuracy {evaluation.scores.accuracy:.1%}", fontsize=10
+        # Large type: on a phone the whole figure is drawn about 350 px wide.
+        display.plot(
+            ax=axis, cmap="Blues", colorbar=False, values_format="d", text_kw={"fontsize": 16}
         )
-        axis.set_xlabel("predicted label")
-        axis.set_ylabel("true label")
+        axis.set_title(
+            f"{evaluation.model}\naccuracy {evaluation.scores.accuracy:.1%}", fontsize=13
+        )
+        axis.set_xlabel("predicted label", fontsize=12)
+        axis.set_ylabel("true label", fontsize=12)
+        axis.tick_params(labelsize=11)
         plt.setp(axis.get_xticklabels(), rotation=30, ha="right")
     plt.close(figure)
     return figure
 
 
 def reliability_figure(evaluations: Sequence[ModelEvaluation]) -> Figure | None:
-    """Accuracy against mean confidence per bin, a line per model, beside the perfect diagonal."""
-    scored = [e for e in evaluations if e.scores]
+    """Accuracy against mean confidence per bin, a line per model, beside the perfect diagonal.
+
+    Models whose scores are not probabilities (VADER, regression) are left out, and the figure says so.
+    """
+    scored = [e for e in evaluations if e.scores and e.probabilities]
+    left_out = [e.model for e in evaluations if e.scores and not e.probabilities]
     if not scored:
         return None
     figure, axis = plt.subplots(figsize=(6.0, 4.8), layout="constrained")
@@ -95,5 +104,9 @@ def reliability_figure(evaluations: Sequence[ModelEvaluation]) -> Figure | None:
     axis.set_ylabel("accuracy in the bin (numbers: texts in the bin)")
     axis.grid(alpha=0.3)
     axis.legend(loc="upper left", fontsize=8)
+    title = "Reliability diagram"
+    if left_out:
+        title += f"\nnot shown: {', '.join(left_out)} (scores that are not probabilities)"
+    axis.set_title(title, fontsize=10)
     plt.close(figure)
     return figure

@@ -4,8 +4,10 @@
 str | [str] | [[str]], "truncate": bool, "raw_scores": bool} gives every label with its score, highest
 first; limits answer 413/422, a text the model raised on 424, and overload 429, with TEI's {"error",
 "error_type"} body. A request in the Hugging Face Inference API form (with a "parameters" object, as
-huggingface_hub.InferenceClient sends) gets that API's nested answer. It shares the BatchScheduler with
-the UI, so API and browser requests share forward passes.
+huggingface_hub.InferenceClient sends) gets that API's nested answer. Beyond TEI, an optional "model"
+names any served model (the default model otherwise). It shares the BatchScheduler with the UI, so API
+and browser requests share forward passes. The pydantic models below describe the bodies in
+/openapi.json (and /docs); /predict still validates by hand, so that errors keep TEI's format.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from sentiment_demo import __version__
 from sentiment_demo.config import Settings
@@ -28,6 +31,88 @@ from sentiment_demo.core.metrics import Metrics
 from sentiment_demo.core.scheduler import BatchScheduler
 from sentiment_demo.errors import OverloadedError
 from sentiment_demo.web.auth import CHALLENGE, UNAUTHORIZED_BODY, basic_auth_ok
+
+
+class PredictRequest(BaseModel):
+    """A /predict body: TEI's fields, the Inference API's, and the model to use."""
+
+    model_config = ConfigDict(extra="allow")
+
+    inputs: str | list[str] | list[list[str]] = Field(
+        description="One text, a list of texts, or TEI's batch form [[text], ...]."
+    )
+    truncate: bool = Field(False, description="Classify the beginning of a text that is too long.")
+    raw_scores: bool = Field(False, description="Logits instead of probabilities.")
+    truncation_direction: Literal["right", "Right"] = "right"
+    model: str | None = Field(
+        None, description="A served model's name (see the Model tab); the default model if absent."
+    )
+    parameters: dict[str, Any] | None = Field(
+        None, description="Hugging Face Inference API parameters (top_k); the answer is nested."
+    )
+    options: dict[str, Any] | None = Field(
+        None, description="Hugging Face Inference API options (wait_for_model, ...): accepted."
+    )
+
+
+class LabelScoreBody(BaseModel):
+    """One label and its score."""
+
+    label: str
+    score: float
+
+
+class PredictResponse(RootModel[list[LabelScoreBody] | list[list[LabelScoreBody]]]):
+    """Every label with its score, highest first: one list for one text, a list per text otherwise."""
+
+
+class ErrorBody(BaseModel):
+    """TEI's error body."""
+
+    error: str
+    error_type: Literal["Unhealthy", "Backend", "Overloaded", "Validation", "Tokenizer"]
+
+
+class ClassifierType(BaseModel):
+    """The model's labels both ways."""
+
+    id2label: dict[str, str]
+    label2id: dict[str, int]
+
+
+class ModelType(BaseModel):
+    """TEI's model type: a classifier here."""
+
+    classifier: ClassifierType
+
+
+class InfoResponse(BaseModel):
+    """TEI's /info body, plus how to read the scores and the limits TEI does not have."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    model_id: str
+    model_sha: str | None
+    model_dtype: str
+    model_type: ModelType
+    max_concurrent_requests: int
+    max_input_length: int
+    max_batch_tokens: int
+    max_batch_requests: int | None
+    max_client_batch_size: int
+    auto_truncate: bool
+    tokenization_workers: int
+    version: str
+    sha: str | None
+    docker_label: str | None
+    label_scheme: str
+    max_input_length_reason: str
+    max_input_characters: int
+    served_models: list[str] = Field(description="Names /predict accepts in its model field.")
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody} for status in statuses}
 
 
 @dataclass(frozen=True)
@@ -169,6 +254,22 @@ def _authorized(request: Request, credentials: list[tuple[str, str]] | None) -> 
     return basic_auth_ok(request.headers.get("authorization"), credentials)
 
 
+def chosen_scheduler(
+    body: object, default: BatchScheduler, served: dict[str, BatchScheduler]
+) -> BatchScheduler:
+    """The scheduler of the model a /predict body names in "model" (the default when absent)."""
+    name = body.get("model") if isinstance(body, dict) else None
+    if name is None:
+        return default
+    if not isinstance(name, str) or name not in served:
+        raise ApiError(
+            422,
+            f'"model": no served model is named {name!r}; this server serves '
+            f"{', '.join(map(repr, served))}",
+        )
+    return served[name]
+
+
 def add_api_routes(
     app: FastAPI,
     scheduler: BatchScheduler,
@@ -176,11 +277,28 @@ def add_api_routes(
     settings: Settings,
     info: ModelInfo,
     credentials: list[tuple[str, str]] | None = None,
+    models: Sequence[tuple[str, BatchScheduler]] = (),
 ) -> None:
-    """Add the JSON routes; /predict and /metrics need HTTP Basic auth when the app has a login."""
-    unauthorized = JSONResponse(UNAUTHORIZED_BODY, 401, headers={"WWW-Authenticate": CHALLENGE})
+    """Add the JSON routes; /predict and /metrics need HTTP Basic auth when the app has a login.
 
-    @app.post("/predict")
+    `models` are the served models by name, for /predict's "model" field (the first is the
+    default, `scheduler`); without them only the default is served.
+    """
+    unauthorized = JSONResponse(UNAUTHORIZED_BODY, 401, headers={"WWW-Authenticate": CHALLENGE})
+    served = dict(models) or {public_model_id(info): scheduler}
+
+    @app.post(
+        "/predict",
+        summary="Classify one text or many (TEI-compatible)",
+        response_model=PredictResponse,
+        responses=_errors(413, 422, 424, 429),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": PredictRequest.model_json_schema()}},
+            }
+        },
+    )
     async def predict(request: Request) -> Response:
         if not _authorized(request, credentials):
             return unauthorized
@@ -191,8 +309,9 @@ def add_api_routes(
                 except ValueError:
                     raise ApiError(422, "the body is not valid JSON") from None
                 texts, single, truncate, raw, top_k = parse_inputs(body, settings.max_batch_rows)
+                model_scheduler = chosen_scheduler(body, scheduler, served)
                 try:
-                    future = scheduler.submit(texts, lane="api")
+                    future = model_scheduler.submit(texts, lane="api")
                 except OverloadedError as exc:
                     outcome["outcome"] = "overloaded"
                     raise ApiError(429, f"Model is overloaded: {exc}", "Overloaded") from None
@@ -218,7 +337,11 @@ def add_api_routes(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/health")
+    @app.get(
+        "/health",
+        summary="200 while the model answers (TEI-compatible)",
+        responses={200: {"description": "The model answers; the body is empty."}, **_errors(503)},
+    )
     async def health() -> Response:
         # TEI's health check: 200 while the model answers, 503 with the reason when it does not.
         reason = unhealthy_reason()
@@ -226,11 +349,15 @@ def add_api_routes(
             return ApiError(503, reason, "Unhealthy").response()
         return Response(status_code=200)
 
-    @app.get("/info")
+    @app.get(
+        "/info",
+        summary="The default model and the limits (TEI-compatible)",
+        response_model=InfoResponse,
+    )
     async def model_info(request: Request) -> Response:
         if not _authorized(request, credentials):
             return unauthorized
-        return JSONResponse(tei_info(info, settings))
+        return JSONResponse(tei_info(info, settings) | {"served_models": list(served)})
 
     @app.get("/readyz")
     async def readyz() -> Response:
@@ -249,7 +376,18 @@ def add_api_routes(
             }
         )
 
-    @app.get("/metrics")
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus text exposition format: requests by route and outcome, "
+                "latency, batch sizes, queue depth, model failures.",
+                "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def prometheus_metrics(request: Request) -> Response:
         if not _authorized(request, credentials):
             return unauthorized
