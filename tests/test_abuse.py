@@ -198,7 +198,8 @@ def test_utf16_files_from_spreadsheets_are_read(client: Client, tmp_path: Path) 
     table, _, _, summary = client.predict(
         "", handle_file(str(upload)), None, api_name="/classify_batch"
     )
-    assert [row[1] for row in table["data"]] == ["good film", "awful plot"]
+    text_column = table["headers"].index("text")
+    assert [row[text_column] for row in table["data"]] == ["good film", "awful plot"]
     assert "Analysed 2 of 2 texts" in summary
 
 
@@ -228,7 +229,8 @@ def test_spreadsheet_formulas_are_neutralised_in_the_download_only(
         "good film",
     ]
     table, _, csv_path, _ = client.predict("\n".join(texts), None, None, api_name="/classify_batch")
-    assert [row[1] for row in table["data"]] == texts  # the screen shows what was sent
+    text_column = table["headers"].index("text")
+    assert [row[text_column] for row in table["data"]] == texts  # the screen shows what was sent
     with open(csv_path, newline="", encoding="utf-8") as handle:
         written = [row["text"] for row in __import__("csv").DictReader(handle)]
     assert written == ["'" + t for t in texts[:4]] + ["good film"]

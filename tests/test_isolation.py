@@ -85,7 +85,8 @@ def test_poison_text_fails_alone_among_31_through_classify(
     for text, (label, notice) in zip(TEXTS, results, strict=True):
         if text != "explode":
             assert label["label"] == ("positive" if text.startswith("good") else "negative")
-            assert notice == ""
+            # The fake's scores are a close call, which is said; nothing is refused or failed.
+            assert "⚠️" not in notice
     assert max(len(b) for b in _poison_batches(classifier)) > 8  # it really shared a batch
 
 
