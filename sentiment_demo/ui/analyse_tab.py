@@ -10,16 +10,19 @@ import gradio as gr
 from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import ModelInfo
 from sentiment_demo.core.explain import METHOD
-from sentiment_demo.core.served_model import ClassifyFn, ServedModel
+from sentiment_demo.core.served_model import ClassifyFn, ServedModel, choose_models
+from sentiment_demo.errors import InputError
 from sentiment_demo.feedback.collect import FeedbackCollector
 from sentiment_demo.ui.answer import answer_notice, answer_value, model_languages
 from sentiment_demo.ui.common import (
     MODEL_QUEUE,
     PREDICTED,
     SLOW_EVENT_CONCURRENCY,
+    any_column_name,
     emptied_in_browser,
     explain_with,
     explanation_value,
+    on_every_model,
 )
 from sentiment_demo.ui.feedback_controls import feedback_controls
 from sentiment_demo.ui.sentence_view import build_sentence_view
@@ -54,6 +57,45 @@ def classify_texts(
     return [answer_value(o, info) for o in outcomes], notices
 
 
+def classify_with_chosen(
+    models: Sequence[ServedModel], texts: Sequence[object], names: Sequence[object]
+) -> tuple[list[Any], list[str]]:
+    """A batch whose requests may each name a served model: one value and notice per request.
+
+    The requests are grouped by model and each model's classify (its scheduler) is called once,
+    the models at once. An empty name means the default (first) model; a name the app does not
+    serve gets its own notice listing the served ones, and never fails the rest of the batch.
+    """
+    values: list[Any] = [None] * len(texts)
+    notices: list[str] = [""] * len(texts)
+    groups: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        wanted = str(name) if name else models[0].name
+        try:
+            groups.setdefault(choose_models(models, [wanted])[0].name, []).append(index)
+        except InputError as exc:
+            notices[index] = f"⚠️ {exc}"
+    chosen = [model for model in models if model.name in groups]
+
+    def run(model: ServedModel) -> tuple[list[Any], list[str]]:
+        return classify_texts(
+            model.classify,
+            [texts[i] for i in groups[model.name]],
+            model.info,
+            model_languages(model.info),
+        )
+
+    for model, (model_values, model_notices) in zip(
+        chosen, on_every_model(chosen, run) if chosen else [], strict=True
+    ):
+        for index, value, notice in zip(
+            groups[model.name], model_values, model_notices, strict=True
+        ):
+            values[index] = value
+            notices[index] = notice
+    return values, notices
+
+
 def build_analyse_tab(
     model: ServedModel,
     settings: Settings,
@@ -67,14 +109,21 @@ def build_analyse_tab(
     """
     labels = model.labels
     scheme = model.info.scheme
-    languages = model_languages(model.info)
+    served = list(models) or [model]
+    if model not in served:
+        served.insert(0, model)
 
     # The names and docstrings of these handlers are what MCP clients see as tools.
-    def classify(text: list[object]) -> tuple[list[Any], list[str]]:
-        """Classify the sentiment of one English text: every label's score, and a notice."""
-        # Batched: `text` holds one text per queued request (named for the API page).
+    def classify(text: list[object], model: list[object]) -> tuple[list[Any], list[str]]:
+        """Classify the sentiment of one English text: every label's score, and a notice.
+
+        Args:
+            text: the text to classify.
+            model: the served model to use, by name; the default model when empty.
+        """
+        # Batched: one list per input, one item per queued request (named for the API page).
         with user_facing_errors():
-            return classify_texts(model.classify, text, model.info, languages)
+            return classify_with_chosen(served, text, model)
 
     def explain(
         text: str, label: str | None = PREDICTED
@@ -114,15 +163,26 @@ def build_analyse_tab(
                         elem_id="explain-label",
                         scale=2,
                     )
+                model_in = gr.Dropdown(
+                    label="Model",
+                    choices=[m.name for m in served],
+                    value=served[0].name,
+                    visible=len(served) > 1,
+                    info="Which served model answers Analyse (Explain uses the default model).",
+                    # Checked by the handler, whose notice names the served models.
+                    allow_custom_value=True,
+                    elem_id="analyse-model",
+                )
+                model_in.api_info = any_column_name  # type: ignore[method-assign]
             with gr.Column(scale=2):
                 label_out = gr.Label(
-                    label=f"Sentiment ({model.name})",
-                    num_top_classes=len(labels),
+                    label=f"Sentiment ({model.name})" if len(served) == 1 else "Sentiment",
+                    num_top_classes=max(len(m.labels) for m in served),
                     elem_id="sentiment-output",
                 )
                 status_out = gr.Markdown(label="Notice", elem_id="sentiment-status")
                 if feedback is not None:
-                    feedback_controls(feedback, [model], text_in, "analyse")
+                    feedback_controls(feedback, served, text_in, "analyse", model_in)
         explanation_out = gr.HighlightedText(
             label=f"Which words pushed the prediction ({METHOD}: each word's weight is how much "
             "removing it lowers the score)",
@@ -138,7 +198,7 @@ def build_analyse_tab(
             "to analyse it)",
         )
         sentence_outputs, sentence_cleared = build_sentence_view(
-            models or [model], settings, text_in
+            served, settings, text_in, feedback
         )
 
     stale = [label_out, status_out, explanation_out, explain_status_out, *sentence_outputs]
@@ -149,7 +209,7 @@ def build_analyse_tab(
 
     classify_kwargs: dict[str, Any] = {
         "fn": classify,
-        "inputs": [text_in],
+        "inputs": [text_in, model_in],
         "outputs": [label_out, status_out],
         "batch": True,
         "max_batch_size": settings.max_batch_size,
@@ -161,8 +221,8 @@ def build_analyse_tab(
         triggers=[analyze_btn.click, text_in.submit],
         **classify_kwargs,
         api_name="classify",
-        api_description="Classify one text: every label's score, and a notice "
-        "when the text was refused or truncated.",
+        api_description="Classify one text with a served model (the default one unless `model` "
+        "names another): every label's score, and a notice when the text was refused or truncated.",
     )
     # Typing empties the old answers in the browser at once; an example empties them, then runs.
     text_in.input(

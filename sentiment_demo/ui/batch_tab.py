@@ -5,7 +5,8 @@ The results come as a table, a chart (labels, or how often the models agree) and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from sentiment_demo.ui.common import (
     classify_in_chunks,
     classify_with_models,
     logger,
+    silent_progress,
 )
 from sentiment_demo.ui.sentence_report import ASPECT_NOTE, aspect_counts, batch_sentence_columns
 from sentiment_demo.ui.user_errors import user_facing_errors
@@ -79,8 +81,9 @@ def build_batch_tab(
                 comment, ..., then the longest values). The other columns are kept in the table.
             model_names: the models to run (default: the default model); with several, the table
                 has a label and score column per model and an agreement column.
-            by_sentence: also score every sentence of each text (with the first model): adds the
-                sentence count, the share of each label and the most negative sentence.
+            by_sentence: also score every sentence of each text with every chosen model: adds the
+                sentence count, the share of each label and the most negative sentence (named
+                "<column> (<model>)" when several models are chosen).
             aspects: optional aspect terms separated by commas: one verdict column per aspect
                 (sentence-level sentiment around the term, not a trained aspect model).
             progress: Gradio's progress bar (not an input).
@@ -136,7 +139,7 @@ def build_batch_tab(
                 )
             if by_sentence or terms:
                 table, summary = add_sentence_columns(
-                    table, summary, batch.texts, chosen[0], by_sentence, terms, progress
+                    table, summary, batch.texts, chosen, by_sentence, terms, progress
                 )
             return table, chart, results.write_csv(table), summary
 
@@ -144,25 +147,37 @@ def build_batch_tab(
         table: pd.DataFrame,
         summary: str,
         texts: list[str],
-        model: ServedModel,
+        chosen: Sequence[ServedModel],
         by_sentence: bool,
         terms: list[str],
         progress: gr.Progress,
     ) -> tuple[pd.DataFrame, str]:
-        # Every sentence of every text in one classify call (cut into chunks for the progress bar).
-        reports = analyse_documents(
-            texts,
-            lambda t: classify_in_chunks(model.classify, t, progress, "Scoring sentences"),
-            model.labels,
-            DocumentOptions.from_settings(settings),
-            terms,
+        """The sentence and aspect columns of every ticked model (suffixed by name when several)."""
+        options = DocumentOptions.from_settings(settings)
+
+        def columns_of(model: ServedModel, bar: Callable[..., Any]) -> pd.DataFrame:
+            # Every sentence of every text in one classify call (chunks move the progress bar).
+            reports = analyse_documents(
+                texts,
+                lambda t: classify_in_chunks(model.classify, t, bar, "Scoring sentences"),
+                model.labels,
+                options,
+                terms,
+            )
+            refused[model.name] = sum(isinstance(r, Rejection) for r in reports)
+            suffix = model.name if len(chosen) > 1 else None
+            return batch_sentence_columns(reports, model.labels, by_sentence, terms, suffix)
+
+        refused: dict[str, int] = {}
+        # Each model has its own scheduler; the progress bar follows the first, in this thread.
+        with ThreadPoolExecutor(max_workers=max(1, len(chosen) - 1)) as pool:
+            others = [pool.submit(columns_of, m, silent_progress) for m in chosen[1:]]
+            frames = [columns_of(chosen[0], progress), *(f.result() for f in others)]
+        not_split = sum(refused.values())
+        summary += f" Sentence columns by {', '.join(m.name for m in chosen)}" + (
+            f"; {not_split:,} texts were not split (see sentence_note)." if not_split else "."
         )
-        columns = batch_sentence_columns(reports, model.labels, by_sentence, terms)
-        refused = sum(isinstance(r, Rejection) for r in reports)
-        summary += f" Sentence columns by {model.name}" + (
-            f"; {refused:,} texts were not split (see sentence_note)." if refused else "."
-        )
-        return pd.concat([table, columns], axis=1), summary
+        return pd.concat([table, *frames], axis=1), summary
 
     def show_aspect_chart(table: pd.DataFrame | None) -> gr.BarPlot:
         counts = aspect_counts(table if table is not None else pd.DataFrame())

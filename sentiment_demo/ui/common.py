@@ -180,13 +180,14 @@ def classify_with_models(
     desc = "Classifying" if len(models) == 1 else f"Classifying with {len(models)} models"
     with ThreadPoolExecutor(max_workers=max(1, len(models) - 1)) as pool:
         others = [
-            pool.submit(classify_in_chunks, m.classify, texts, _silent, desc) for m in models[1:]
+            pool.submit(classify_in_chunks, m.classify, texts, silent_progress, desc)
+            for m in models[1:]
         ]
         first = classify_in_chunks(models[0].classify, texts, progress, desc)
         return [first, *(future.result() for future in others)]
 
 
-def _silent(*_: object, **__: object) -> None:
+def silent_progress(*_: object, **__: object) -> None:
     """A progress callback that shows nothing."""
 
 

@@ -120,7 +120,7 @@ def build_compare_tab(
             compare_btn = gr.Button("Compare", variant="primary")
             explain_btn = gr.Button("Explain with every model", variant="secondary")
             sentences_btn = gr.Button("By sentence, with every model", variant="secondary")
-        agreement_out = gr.Markdown(elem_id="compare-agreement")
+        agreement_out = gr.Markdown(label="Agreement", elem_id="compare-agreement")
         label_outs: list[gr.components.Component] = []
         explain_outs: list[gr.components.Component] = []
         sentence_outs: list[gr.components.Component] = []
@@ -134,7 +134,11 @@ def build_compare_tab(
                             elem_id=f"compare-label-{index}",
                         )
                     )
-                    label_outs.append(gr.Markdown(elem_id=f"compare-notice-{index}"))
+                    label_outs.append(
+                        gr.Markdown(
+                            label=f"Notice ({model.name})", elem_id=f"compare-notice-{index}"
+                        )
+                    )
                     explain_outs.append(
                         gr.HighlightedText(
                             label=f"Words that pushed {model.name}",
@@ -143,7 +147,12 @@ def build_compare_tab(
                             elem_id=f"compare-explanation-{index}",
                         )
                     )
-                    explain_outs.append(gr.Markdown(elem_id=f"compare-explanation-notice-{index}"))
+                    explain_outs.append(
+                        gr.Markdown(
+                            label=f"Explanation notice ({model.name})",
+                            elem_id=f"compare-explanation-notice-{index}",
+                        )
+                    )
                     sentence_outs.append(
                         gr.HighlightedText(
                             label=f"Sentences by {model.name}",
@@ -152,7 +161,12 @@ def build_compare_tab(
                             elem_id=f"compare-sentences-{index}",
                         )
                     )
-                    sentence_outs.append(gr.Markdown(elem_id=f"compare-sentences-summary-{index}"))
+                    sentence_outs.append(
+                        gr.Markdown(
+                            label=f"Sentence summary ({model.name})",
+                            elem_id=f"compare-sentences-summary-{index}",
+                        )
+                    )
         if feedback is not None:
             feedback_controls(feedback, models, text_in, "compare")
         examples = gr.Examples(

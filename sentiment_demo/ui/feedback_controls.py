@@ -74,12 +74,21 @@ def register_feedback_api(collector: FeedbackCollector) -> None:
 def feedback_controls(
     collector: FeedbackCollector,
     models: Sequence[ServedModel],
-    text_in: gr.Textbox,
+    text_in: gr.components.Component,
     prefix: str,
+    model_in: gr.Dropdown | None = None,
+    missing_text: str = "",
 ) -> None:
-    """Ask "Is this right?" for each model: 👍, or the right label and Send; one note and one status."""
+    """Ask "Is this right?" for each model: 👍, or the right label and Send; one note and one status.
+
+    With `model_in` (a model picker), one row asks about the model it names, its label choices
+    following the picker. With `missing_text`, an empty `text_in` answers that message instead
+    of storing anything (for controls about a text the visitor must pick first).
+    """
 
     def send(text: str, model: str, answer: str | None, note: str, request: gr.Request) -> str:
+        if missing_text and not text:
+            return f"⚠️ {missing_text}"
         if not answer:
             return "⚠️ Choose the right label first, then press Send correction."
         try:
@@ -89,21 +98,22 @@ def feedback_controls(
         except FeedbackError as exc:
             return f"⚠️ {exc}"
 
+    asked = [models[0]] if model_in is not None else list(models)
     with gr.Group(elem_id=f"{prefix}-feedback"):
         gr.Markdown("**Is this right?** Tell us, and help improve the model.")
         rows = []
-        for index, model in enumerate(models, start=1):
-            suffix = "" if len(models) == 1 else f"-{index}"
+        for index, model in enumerate(asked, start=1):
+            suffix = "" if len(asked) == 1 else f"-{index}"
             with gr.Row(equal_height=True):
                 up_btn = gr.Button(
-                    "👍 Right" if len(models) == 1 else f"👍 {model.name} is right",
+                    "👍 Right" if len(asked) == 1 else f"👍 {model.name} is right",
                     variant="secondary",
                     elem_id=f"{prefix}-feedback-up{suffix}",
                     scale=1,
                     min_width=120,
                 )
                 label_in = gr.Dropdown(
-                    label="The right label" if len(models) == 1 else f"Right label ({model.name})",
+                    label="The right label" if len(asked) == 1 else f"Right label ({model.name})",
                     choices=list(model.labels),
                     value=None,
                     elem_id=f"{prefix}-feedback-label{suffix}",
@@ -125,10 +135,11 @@ def feedback_controls(
             info=f"Up to {collector.limits.max_note_chars} characters; kept with your answer.",
             elem_id=f"{prefix}-feedback-note",
         )
-        status_out = gr.Markdown(elem_id=f"{prefix}-feedback-status")
+        status_out = gr.Markdown(label="Feedback status", elem_id=f"{prefix}-feedback-status")
 
+    labels_of = {model.name: list(model.labels) for model in models}
     for model, up_btn, label_in, fix_btn in rows:
-        name = gr.State(model.name)
+        name: gr.components.Component = gr.State(model.name) if model_in is None else model_in
         up = gr.State(UP)
         for trigger, answer_in in ((up_btn, up), (fix_btn, label_in)):
             trigger.click(
@@ -138,4 +149,13 @@ def feedback_controls(
                 api_visibility="private",
                 concurrency_id="feedback",
                 concurrency_limit=8,
+            )
+        if model_in is not None:
+            model_in.change(
+                lambda chosen: gr.Dropdown(choices=labels_of.get(chosen, []), value=None),
+                inputs=[model_in],
+                outputs=[label_in],
+                queue=False,
+                show_progress="hidden",
+                api_visibility="private",
             )

@@ -146,7 +146,7 @@ def build_feedback_tab(
                 label="Owner password", type="password", scale=2, elem_id="feedback-password"
             )
             sign_in_btn = gr.Button("Sign in", variant="primary", scale=1, min_width=100)
-        sign_in_out = gr.Markdown(elem_id="feedback-sign-in-status")
+        sign_in_out = gr.Markdown(label="Sign-in status", elem_id="feedback-sign-in-status")
         with gr.Column(visible=False, elem_id="feedback-review") as review_area:
             with gr.Row():
                 model_in = gr.Dropdown(
@@ -165,7 +165,7 @@ def build_feedback_tab(
                 )
                 contains_in = gr.Textbox(label="Text contains", min_width=140)
             refresh_btn = gr.Button("Refresh", variant="primary", elem_id="feedback-refresh")
-            counts_out = gr.Markdown(elem_id="feedback-counts")
+            counts_out = gr.Markdown(label="Counts", elem_id="feedback-counts")
             with gr.Row(equal_height=False):
                 share_out = gr.Dataframe(
                     label="👍 share per model and predicted label", elem_id="feedback-share",
@@ -190,7 +190,7 @@ def build_feedback_tab(
                     label="Mark as", choices=list(STATUSES), value="accepted", scale=2
                 )
                 mark_btn = gr.Button("Mark", variant="secondary", scale=1, min_width=100)
-            mark_out = gr.Markdown(elem_id="feedback-mark-status")
+            mark_out = gr.Markdown(label="Mark status", elem_id="feedback-mark-status")
             with gr.Row(equal_height=True):
                 kind_in = gr.Radio(
                     label="Export format", choices=list(review.EXPORTS), value="csv", scale=2

@@ -256,11 +256,13 @@ def batch_sentence_columns(
     labels: Sequence[str],
     by_sentence: bool,
     aspects: Sequence[str],
+    model_name: str | None = None,
 ) -> pd.DataFrame:
     """Columns the Batch table gains, one row per text.
 
     By sentence: the sentence count, the share of each label and the most negative sentence; and
-    one verdict column per aspect.
+    one verdict column per aspect. With `model_name` (several models ticked), every column name
+    ends in " (<model_name>)", like the table's other per-model columns.
     """
     records = []
     for report in reports:
@@ -295,9 +297,12 @@ def batch_sentence_columns(
         if by_sentence
         else []
     )
-    return pd.DataFrame.from_records(
+    frame = pd.DataFrame.from_records(
         records, columns=[*columns, *[f"aspect: {term}" for term in aspects]]
     )
+    if model_name is not None:
+        frame = frame.rename(columns=lambda column: f"{column} ({model_name})")
+    return frame
 
 
 def aspect_counts(table: pd.DataFrame) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from sentiment_demo.documents.analysis import (
     parse_aspects,
 )
 from sentiment_demo.errors import InputError
+from sentiment_demo.feedback.collect import FeedbackCollector
 from sentiment_demo.ui.answer import model_languages
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
@@ -29,6 +30,7 @@ from sentiment_demo.ui.common import (
     explain_with,
     explanation_value,
 )
+from sentiment_demo.ui.feedback_controls import feedback_controls
 from sentiment_demo.ui.sentence_report import (
     ASPECT_NOTE,
     SIGNED,
@@ -96,14 +98,31 @@ def cleared_sentence_values() -> tuple[Any, ...]:
         None,
         gr.HighlightedText(value=[], visible=False),
         "",
+        "",
     )
 
 
+def clicked_sentence(value: object) -> str:
+    """The sentence a click on the sentence view chose, or "" for a click on the gaps between them.
+
+    Gradio's select event gives `[text, category]` for a coloured piece and `[text, None]` (or the
+    text alone) for the uncoloured space between sentences.
+    """
+    pair = value if isinstance(value, list | tuple) else [value, None]
+    if len(pair) < 2 or pair[1] is None:
+        return ""
+    return str(pair[0]).strip()
+
+
 def build_sentence_view(
-    models: Sequence[ServedModel], settings: Settings, text_in: gr.Textbox
+    models: Sequence[ServedModel],
+    settings: Settings,
+    text_in: gr.Textbox,
+    feedback: FeedbackCollector | None = None,
 ) -> tuple[list[gr.components.Component], Callable[[], tuple[Any, ...]]]:
     """The sentence view's components and events, inside the caller's tab; reads `text_in`.
 
+    With `feedback`, "Is this right?" asks about the clicked sentence's label (by the view's model).
     Returns its outputs and the function that empties them, for the caller to clear on a new text.
     """
     options = DocumentOptions.from_settings(settings)
@@ -125,20 +144,22 @@ def build_sentence_view(
             report = analyse_document(text, chosen.classify, chosen.labels, options, terms)
         return sentence_values(report, chosen)
 
-    def explain_sentence(model: str | None, evt: gr.SelectData) -> tuple[Any, str]:
-        value = evt.value if isinstance(evt.value, list | tuple) else [evt.value, None]
-        if len(value) < 2 or value[1] is None:
+    def explain_sentence(model: str | None, evt: gr.SelectData) -> tuple[Any, ...]:
+        sentence = clicked_sentence(evt.value)
+        if not sentence:
             return (
                 gr.HighlightedText(value=[], visible=False),
                 "Click a coloured sentence to see which of its words pushed its label.",
+                "",
             )
         with user_facing_errors():
-            result = explain_with(choose_model(models, model), str(value[0]), settings)
+            result = explain_with(choose_model(models, model), sentence, settings)
         pieces, notice = explanation_value(result)
         shown: list[tuple[str, str | float | None]] = list(pieces)
         return (
             gr.HighlightedText(value=shown, visible=True),
-            f"Sentence: “{as_markdown_text(str(value[0])[:80])}”. {notice}",
+            f"Sentence: “{as_markdown_text(sentence[:80])}”. {notice}",
+            sentence,
         )
 
     with gr.Group():
@@ -184,8 +205,27 @@ def build_sentence_view(
             show_legend=False,
             elem_id="sentence-explanation",
         )
-        sentence_explain_status_out = gr.Markdown(elem_id="sentence-explanation-status")
-        summary_out = gr.Markdown(elem_id="sentences-summary")
+        sentence_explain_status_out = gr.Markdown(
+            label="Sentence explanation notice", elem_id="sentence-explanation-status"
+        )
+        # The clicked sentence: what the feedback controls ask about (shown only with feedback).
+        sentence_picked = gr.Textbox(
+            label="Is the clicked sentence's label right? (click a coloured sentence above)",
+            interactive=False,
+            visible=feedback is not None,
+            max_lines=3,
+            elem_id="sentences-feedback-sentence",
+        )
+        if feedback is not None:
+            feedback_controls(
+                feedback,
+                models,
+                sentence_picked,
+                "sentences",
+                model_in,
+                missing_text="Click a coloured sentence first: the answer is about that sentence.",
+            )
+        summary_out = gr.Markdown(label="Summary", elem_id="sentences-summary")
         arc_out = gr.LinePlot(
             x="sentence",
             y=SIGNED,
@@ -228,11 +268,12 @@ def build_sentence_view(
         json_out,
         sentence_explanation_out,
         sentence_explain_status_out,
+        sentence_picked,
     ]
     sentences_out.select(
         explain_sentence,
         inputs=[model_in],
-        outputs=[sentence_explanation_out, sentence_explain_status_out],
+        outputs=[sentence_explanation_out, sentence_explain_status_out, sentence_picked],
         api_visibility="private",
         concurrency_id="explain",
         concurrency_limit=SLOW_EVENT_CONCURRENCY,

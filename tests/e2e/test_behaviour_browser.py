@@ -14,19 +14,15 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.test_browser import app_url, browser  # the same launched app and browser
+from tests.e2e.conftest import new_page
 
 pytestmark = pytest.mark.e2e
-__all__ = ["app_url", "browser"]
 RUN_TIMEOUT_MS = 240_000  # the whole suite through both models on a shared 2-core machine
 SCREENSHOTS = os.environ.get("BEHAVIOUR_SCREENSHOTS", "1") == "1"
 
 
 def _open_tab(browser: Browser, app_url: str, width: int) -> Iterator[Page]:
-    context = browser.new_context(accept_downloads=True, viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(app_url)
+    page = new_page(browser, app_url, width)
     tab = page.get_by_role("tab", name="Behaviour")
     expect(page.get_by_role("tab", name="Analyse")).to_be_visible()
     if not tab.is_visible():  # a narrow screen keeps the last tabs behind "More tabs"
@@ -34,7 +30,7 @@ def _open_tab(browser: Browser, app_url: str, width: int) -> Iterator[Page]:
         tab = page.get_by_text("Behaviour", exact=True).filter(visible=True).last
     tab.click()
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture

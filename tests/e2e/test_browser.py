@@ -5,58 +5,31 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import EMBEDDED_MODEL, REPO_ROOT, app_process, free_port
+from tests.e2e.conftest import new_page, served_app
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
 def app_url() -> Iterator[str]:
-    """Start the app as a user would, wait until it answers, and dump its output if it never does."""
-    port = free_port()
-    env = os.environ | {
-        "SENTIMENT_PORT": str(port),
-        "SENTIMENT_NUM_THREADS": "1",
-        "SENTIMENT_MAX_TEXT_CHARS": "300",
-        "SENTIMENT_MODEL": f"{EMBEDDED_MODEL},vader",
-        "PYTHONUNBUFFERED": "1",
-    }
-    url = f"http://127.0.0.1:{port}"
-    log = REPO_ROOT / ".cache" / "e2e-app.log"
-    with app_process([sys.executable, "app.py"], REPO_ROOT, env, log, url):
+    """This module's app: a 300-character limit, so that a refusal is quick to provoke."""
+    with served_app("e2e-app.log", SENTIMENT_MAX_TEXT_CHARS="300") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no chromium at {CHROMIUM}: `make browser` installs Debian's package")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser: Browser, app_url: str) -> Iterator[Page]:
-    context = browser.new_context(accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(app_url)
+    page = new_page(browser, app_url)
     yield page
-    context.close()
+    page.context.close()
 
 
 def _text_box(page: Page) -> object:

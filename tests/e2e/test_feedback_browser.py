@@ -6,57 +6,31 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import EMBEDDED_MODEL, REPO_ROOT, app_process, free_port
+from tests.e2e.conftest import new_page as _page
+from tests.e2e.conftest import served_app
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-TIMEOUT_MS = 30_000
 OWNER = ("owner", "browser-owner-pw")
 SCREENSHOTS = os.environ.get("SCREENSHOTS_DIR")
 
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
+    """This module's app: feedback collected into a fresh database, with an owner login."""
     database = tmp_path_factory.mktemp("feedback-e2e") / "feedback.sqlite"
-    env = os.environ | {
-        "SENTIMENT_PORT": str(port),
-        "SENTIMENT_NUM_THREADS": "1",
-        "SENTIMENT_MODEL": f"{EMBEDDED_MODEL},vader",
-        "SENTIMENT_FEEDBACK": str(database),
-        "SENTIMENT_FEEDBACK_OWNER": ":".join(OWNER),
-        "PYTHONUNBUFFERED": "1",
-    }
-    url = f"http://127.0.0.1:{port}"
-    log = REPO_ROOT / ".cache" / "e2e-feedback-app.log"
-    with app_process([sys.executable, "app.py"], REPO_ROOT, env, log, url):
+    with served_app(
+        "e2e-feedback-app.log",
+        SENTIMENT_FEEDBACK=str(database),
+        SENTIMENT_FEEDBACK_OWNER=":".join(OWNER),
+    ) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no chromium at {CHROMIUM}: `make browser` installs Debian's package")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-def _page(browser: Browser, url: str, width: int) -> Page:
-    context = browser.new_context(accept_downloads=True, viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url)
-    return page
 
 
 def _shot(page: Page, name: str) -> None:
@@ -148,3 +122,31 @@ def test_compare_asks_for_each_model(browser: Browser, app_url: str) -> None:
     expect(page.locator("#compare-feedback-status")).to_contain_text("saved as record")
     _shot(page, "feedback-compare-1280.png")
     page.context.close()
+
+
+def test_the_sentence_view_asks_about_the_clicked_sentence(browser: Browser, app_url: str) -> None:
+    page = _page(browser, app_url, 1280)
+    try:
+        page.get_by_role("textbox", name=re.compile(r"^Text Up to")).fill(
+            "The screen is gorgeous and bright. Sadly the battery is awful and dies by noon."
+        )
+        page.get_by_role("button", name="Analyse by sentence").click()
+        expect(page.locator("#sentences-summary")).to_contain_text("2 sentences")
+        status = page.locator("#sentences-feedback-status")
+        page.locator("#sentences-feedback-up").click()  # before any sentence is clicked
+        expect(status).to_contain_text("Click a coloured sentence first")
+        page.locator("#sentences-output").get_by_text("Sadly the battery is awful").click()
+        expect(page.locator("#sentences-feedback-sentence textarea")).to_have_value(
+            re.compile(r"^Sadly the battery is awful and dies by noon\.$")
+        )
+        _choose(page, "sentences-feedback-label", "neutral")
+        page.locator("#sentences-feedback-send").click()
+        expect(status).to_contain_text("saved as record")
+        expect(status).to_contain_text("the model said")
+        # The answer is about the model the sentence view uses: pick VADER, and 👍 goes to it.
+        _choose(page, "sentences-model", "vader")
+        page.locator("#sentences-feedback-up").click()
+        expect(status).to_contain_text("is right")
+        _shot(page, "feedback-sentences-1280.png")
+    finally:
+        page.context.close()

@@ -10,19 +10,15 @@ from __future__ import annotations
 import csv
 import os
 import re
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import EMBEDDED_MODEL, REPO_ROOT, app_process, free_port
+from tests.e2e.conftest import new_page as _page
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = os.environ.get("SENTIMENT_SCREENSHOTS", "")
-TIMEOUT_MS = 30_000
 REVIEW = (
     "I bought this phone last month after weeks of research. The screen is absolutely gorgeous, "
     "bright and sharp even in direct sun. Sadly the battery is awful and dies before lunch. "
@@ -30,39 +26,6 @@ REVIEW = (
     "wonderful photos at night! The price was $499, about what I expected. Shipping took 3.5 days. "
     "Overall I'm torn... would I buy it again?! Probably not, because of that battery."
 )
-
-
-@pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
-    port = free_port()
-    env = os.environ | {
-        "SENTIMENT_PORT": str(port),
-        "SENTIMENT_NUM_THREADS": "1",
-        "SENTIMENT_MODEL": f"{EMBEDDED_MODEL},vader",
-        "PYTHONUNBUFFERED": "1",
-    }
-    url = f"http://127.0.0.1:{port}"
-    log = REPO_ROOT / ".cache" / "e2e-sentences-app.log"
-    with app_process([sys.executable, "app.py"], REPO_ROOT, env, log, url):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no chromium at {CHROMIUM}: `make browser` installs Debian's package")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-def _page(browser: Browser, url: str, width: int) -> Page:
-    context = browser.new_context(accept_downloads=True, viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url)
-    return page
 
 
 def _analyse_by_sentence(page: Page) -> None:

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import os
 import re
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import EMBEDDED_MODEL, REPO_ROOT, app_process, free_port
+from tests.e2e.conftest import new_page as _page
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = os.environ.get("SENTIMENT_SCREENSHOTS", "")
-TIMEOUT_MS = 30_000
 REVIEWS = [
     ("A triumph: funny, warm and beautifully made.", 5, "film"),
     ("Tedious and badly acted. I walked out after an hour.", 1, "film"),
@@ -40,39 +36,6 @@ LABELLED = [
     ("The report has twelve pages.", "pos"),
     ("Dull, clumsy and far too long.", "neg"),
 ]
-
-
-@pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
-    port = free_port()
-    env = os.environ | {
-        "SENTIMENT_PORT": str(port),
-        "SENTIMENT_NUM_THREADS": "1",
-        "SENTIMENT_MODEL": f"{EMBEDDED_MODEL},vader",
-        "PYTHONUNBUFFERED": "1",
-    }
-    url = f"http://127.0.0.1:{port}"
-    log = REPO_ROOT / ".cache" / "e2e-trust-data-app.log"
-    with app_process([sys.executable, "app.py"], REPO_ROOT, env, log, url):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no chromium at {CHROMIUM}: `make browser` installs Debian's package")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-def _page(browser: Browser, url: str, width: int) -> Page:
-    context = browser.new_context(accept_downloads=True, viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url)
-    return page
 
 
 def _reviews_csv(folder: Path) -> Path:
