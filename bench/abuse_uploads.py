@@ -154,8 +154,9 @@ def quoted_line_breaks(base: str, pid: int) -> dict[str, object]:
     )
     table = outputs[0] if isinstance(outputs[0], dict) else {"data": []}
     figures["Batch rows read"] = len(table["data"])
+    text_at = table.get("headers", []).index("text") if "text" in table.get("headers", []) else 1
     figures["Batch rows read right"] = sum(
-        row[1] == text for row, text in zip(table["data"], reviews, strict=False)
+        row[text_at] == text for row, text in zip(table["data"], reviews, strict=False)
     )
     figures["Batch"] = summary("classify_batch", event, outputs)
     data = [upload(base, "reviews.csv", content), "review", "label", AUTOMATIC, NO_MAPPING]

@@ -1,4 +1,4 @@
-"""Gaps in the UI layer: /classify with an optional model (batched, grouped per model), every
+"""The UI layer's choices and names: /classify with an optional model (batched, grouped per model), every
 endpoint output named, "Is this right?" in the sentence view, and per-model Batch sentence columns."""
 
 from __future__ import annotations
