@@ -224,8 +224,9 @@ def build_analyse_tab(
         api_description="Classify one text with a served model (the default one unless `model` "
         "names another): every label's score, and a notice when the text was refused or truncated.",
     )
-    # Typing empties the old answers in the browser at once; an example empties them, then runs.
-    text_in.input(
+    # Any change of the text (typing, pasting, deleting, an example) empties the old answers in the
+    # browser at once; an example then runs. `.input` missed a paste or a select-all-and-delete.
+    text_in.change(
         None,
         outputs=stale,
         js=emptied_in_browser(stale),

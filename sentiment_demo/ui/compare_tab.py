@@ -169,24 +169,23 @@ def build_compare_tab(
                     )
         if feedback is not None:
             feedback_controls(feedback, models, text_in, "compare")
-        examples = gr.Examples(
+        gr.Examples(
             examples=[[text] for text in COMPARE_EXAMPLES],
             inputs=[text_in],
             label="Texts where word lists and models often part ways: negation, sarcasm, facts",
         )
 
     stale = [*label_outs, agreement_out, *explain_outs, *sentence_outs]
-    # A new text, typed or an example, empties every model's old answers in the browser at once.
-    emptied = emptied_in_browser(stale)
-    for event in (text_in.input, examples.load_input_event.then):
-        event(
-            None,
-            outputs=stale,
-            js=emptied,
-            queue=False,
-            show_progress="hidden",
-            api_visibility="private",
-        )
+    # Any change of the text (typed, pasted, deleted, an example) empties every model's old
+    # answers in the browser at once; `.input` missed a paste or a select-all-and-delete.
+    text_in.change(
+        None,
+        outputs=stale,
+        js=emptied_in_browser(stale),
+        queue=False,
+        show_progress="hidden",
+        api_visibility="private",
+    )
 
     compare_kwargs: dict[str, Any] = {
         "fn": compare,

@@ -84,6 +84,21 @@ def test_typing_a_new_text_clears_the_old_answer_explanation_and_sentences(page:
     expect(page.locator("#sentences-output")).not_to_contain_text("wonderful")
 
 
+def test_pasting_or_deleting_the_text_clears_the_old_answer(page: Page) -> None:
+    box = _text_box(page)
+    box.fill("I hate this so much.")
+    box.press("Enter")
+    expect(_top_label(page)).to_have_text("negative")
+    box.fill("Lovely day.")  # one value change, as a paste makes
+    expect(page.locator("#sentiment-output")).not_to_contain_text("negative")
+    box.fill("I hate this so much.")
+    box.press("Enter")
+    expect(_top_label(page)).to_have_text("negative")
+    box.press("Control+a")
+    box.press("Delete")
+    expect(page.locator("#sentiment-output")).not_to_contain_text("negative")
+
+
 def test_an_old_empty_text_notice_never_stays_next_to_a_new_answer(page: Page) -> None:
     page.get_by_role("button", name="Explain", exact=True).click()
     expect(page.locator("#explanation-status")).to_contain_text("empty")
