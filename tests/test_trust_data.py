@@ -33,6 +33,7 @@ from sentiment_demo.evaluation.report import (
 )
 from sentiment_demo.evaluation.scoring import score
 from sentiment_demo.inputs.batch_input import (
+    BatchInput,
     column_kind,
     csv_overview,
     default_column,
@@ -399,3 +400,20 @@ def test_every_output_has_a_meaningful_name(client: Client, endpoint: str) -> No
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     names = [item["label"] for item in api[endpoint]["returns"]]
     assert all(name and not re.fullmatch(r"value_\d+", name) for name in names), names
+
+
+def test_vader_in_batch_shows_its_compound_score_not_probabilities() -> None:
+    from sentiment_demo.backends.vader import VaderClassifier
+    from sentiment_demo.ui.batch_report import results_table
+
+    texts = ["A terrible, awful mess.", "A wonderful, lovely film."]
+    vader = VaderClassifier()
+    outcomes = vader.classify_batch(texts)
+    table = results_table(
+        BatchInput(texts, [1, 2], "pasted text"), outcomes, vader.labels, "single_label", False
+    )
+    expected = [vader.analyzer.polarity_scores(t)["compound"] for t in texts]
+    assert table["score"].tolist() == pytest.approx(expected, abs=1e-4)  # -1..+1, signed
+    assert table["score"].iloc[0] < 0 < table["score"].iloc[1]
+    for label in vader.labels:  # strengths are not probabilities: no per-label columns filled
+        assert table[f"score_{label}"].isna().all()

@@ -18,6 +18,7 @@ from sentiment_demo.core.schemes import MULTI_LABEL_THRESHOLD, read
 from sentiment_demo.core.served_model import ServedModel
 from sentiment_demo.core.uncertainty import scores_are_probabilities, uncertainty
 from sentiment_demo.inputs.batch_input import BatchInput
+from sentiment_demo.ui.answer import vader_compound
 from sentiment_demo.ui.common import describe
 
 CHART_TITLES = {
@@ -46,7 +47,8 @@ def results_table(
     holds the top label (single-label), every label over the threshold (multi-label), or the
     output's name with its value in the score column (regression). "uncertain" says why a call is
     close (core.uncertainty); it stays empty for scores that are not probabilities
-    (`probabilities=False`: VADER, regression).
+    (`probabilities=False`: VADER, regression). VADER's score is its compound score (-1 to +1) and
+    its per-label columns stay empty: its strengths are not probabilities.
     """
     records = []
     for index, (row, text, outcome) in enumerate(
@@ -57,10 +59,14 @@ def results_table(
             scores = outcome.as_dict()
             reading = read(outcome, scheme)
             shown = reading.labels[0] if scheme == "regression" else reading.text
-            record |= {"label": shown, "score": round(reading.score, 4)}
+            strengths = not probabilities and scheme != "regression"  # VADER's
+            score = vader_compound(outcome) if strengths else reading.score
+            record |= {"label": shown, "score": round(score, 4)}
             record["uncertain"] = (uncertainty(outcome, scheme) if probabilities else None) or ""
             record["text"] = text
-            record |= {f"score_{label}": round(scores[label], 4) for label in labels}
+            record |= {
+                f"score_{label}": None if strengths else round(scores[label], 4) for label in labels
+            }
         else:
             record |= {"label": "", "score": None, "uncertain": "", "text": text}
             record |= {f"score_{label}": None for label in labels}
@@ -115,13 +121,15 @@ def comparison_table(
             if isinstance(outcome, Prediction):
                 reading = read(outcome, scheme)
                 record[f"label ({model.name})"] = reading.text
-                record[f"score ({model.name})"] = round(reading.score, 4)
+                strengths = model.info.backend == "vader"
+                score = vader_compound(outcome) if strengths else reading.score
+                record[f"score ({model.name})"] = round(score, 4)
                 why = uncertainty(outcome, scheme) if scores_are_probabilities(model.info) else None
                 record[f"uncertain ({model.name})"] = why or ""
                 answers.append(reading.text.lower())
                 every = outcome.as_dict()
                 scores |= {
-                    f"score_{label} ({model.name})": round(every[label], 4)
+                    f"score_{label} ({model.name})": None if strengths else round(every[label], 4)
                     for label in model.labels
                 }
             else:
