@@ -349,6 +349,26 @@ def test_the_rate_limit_through_the_app(tiny_app: tuple) -> None:
         client.predict("film 6", model, UP, "", api_name="/feedback")
 
 
+def test_a_forged_forwarded_address_does_not_escape_the_rate_limit(tiny_app: tuple) -> None:
+    # No proxy is trusted by default: X-Forwarded-For is the client's own claim, and ignored.
+    url, service = tiny_app
+    model = service.models[0].name
+    service.feedback.limiter.forget("127.0.0.1")
+    saved = []
+    with httpx.Client(timeout=30) as http:
+        for n in range(8):
+            headers = {"x-forwarded-for": f"10.9.0.{n}"}
+            started = http.post(
+                f"{url}/gradio_api/call/feedback",
+                json={"data": [f"forged {n}", model, UP, ""]},
+                headers=headers,
+            )
+            event = started.json()["event_id"]
+            stream = http.get(f"{url}/gradio_api/call/feedback/{event}", headers=headers).text
+            saved.append("saved as record" in stream)
+    assert saved.count(True) == 5  # --feedback-per-minute, whatever the header says
+
+
 # Nothing acknowledged is lost
 
 

@@ -359,3 +359,17 @@ def test_mcp_schema_documents_the_sentences_parameters() -> None:
     assert set(properties) == {"text", "aspects", "model"}
     assert "comma" in properties["aspects"]["description"]
     assert "default model" in properties["model"]["description"]
+
+
+def test_a_huge_aspect_list_is_refused_at_once() -> None:
+    import time
+
+    from sentiment_demo.documents.analysis import MAX_ASPECT_CHARS, parse_aspects
+
+    started = time.perf_counter()
+    with pytest.raises(InputError, match=r"More than 20 aspects.*--max-aspects"):
+        parse_aspects(",".join(f"term{i}" for i in range(200_000)), 20)
+    assert time.perf_counter() - started < 1.0  # the quadratic version took minutes here
+    with pytest.raises(InputError, match=f"limit is {MAX_ASPECT_CHARS}"):
+        parse_aspects("x" * (MAX_ASPECT_CHARS + 1), 20)
+    assert parse_aspects("Battery, screen; battery\nprice", 20) == ["Battery", "screen", "price"]

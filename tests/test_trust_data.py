@@ -368,6 +368,10 @@ def test_predict_takes_a_model_by_name(url: str, model_names: list[str]) -> None
     assert unknown.status_code == 422
     assert unknown.json()["error_type"] == "Validation"
     assert f"'{tiny}', 'vader'" in unknown.json()["error"]
+    huge = httpx.post(f"{url}/predict", json={"inputs": text, "model": "a" * 1_000_000})
+    assert huge.status_code == 422
+    assert len(huge.content) < 2_000  # the name is quoted cut, never echoed whole
+    assert "1,000,002 characters" in huge.json()["error"]
     hf = httpx.post(
         f"{url}/predict",
         json={"inputs": text, "parameters": {"top_k": 1}, "options": {"wait_for_model": True}},

@@ -194,6 +194,10 @@ def polarity_labels(labels: Sequence[str]) -> tuple[str, str] | None:
     return (positive, negative) if positive and negative else None
 
 
+# An aspect is a short term (battery, screen, customer service), matched as whole words.
+MAX_ASPECT_CHARS = 100
+
+
 def parse_aspects(aspects: str | None, max_aspects: int) -> list[str]:
     """Aspect terms from "battery, screen; price": trimmed, repeats dropped, at most `max_aspects`.
 
@@ -201,15 +205,24 @@ def parse_aspects(aspects: str | None, max_aspects: int) -> list[str]:
         InputError: when there are more terms than `max_aspects`.
     """
     terms: list[str] = []
+    seen: set[str] = set()
     for raw in re.split(r"[,;\n]", aspects or ""):
         term = " ".join(raw.split())
-        if term and term.lower() not in {t.lower() for t in terms}:
-            terms.append(term)
-    if len(terms) > max_aspects:
-        raise InputError(
-            f"{len(terms)} aspects were given; the limit is {max_aspects} "
-            "(--max-aspects, SENTIMENT_MAX_ASPECTS). Keep the ones that matter most."
-        )
+        if not term or term.lower() in seen:
+            continue
+        if len(term) > MAX_ASPECT_CHARS:
+            raise InputError(
+                f"An aspect has {len(term):,} characters; the limit is {MAX_ASPECT_CHARS}. Aspects "
+                "are short terms such as battery or screen, separated by commas."
+            )
+        seen.add(term.lower())
+        terms.append(term)
+        # Refused as soon as the count passes the limit: a huge list costs no more than that.
+        if len(terms) > max_aspects:
+            raise InputError(
+                f"More than {max_aspects} aspects were given; the limit is {max_aspects} "
+                "(--max-aspects, SENTIMENT_MAX_ASPECTS). Keep the ones that matter most."
+            )
     return terms
 
 

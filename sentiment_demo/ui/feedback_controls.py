@@ -26,14 +26,12 @@ BANNER = (
 def client_of(request: gr.Request | None) -> str:
     """Who counts as one client for the rate limit (kept in memory only, never stored).
 
-    Behind a proxy (a Space), the first X-Forwarded-For address; else the socket's address.
+    The connection's address, as uvicorn resolved it: it believes X-Forwarded-For only from the hosts
+    in --trusted-proxies (web/clients.py), so a client cannot pick its own address by a header.
     """
-    if request is None:
+    if request is None or request.client is None:
         return "unknown"
-    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
-    if forwarded:
-        return forwarded
-    return request.client.host if request.client else "unknown"
+    return str(request.client.host)
 
 
 def session_of(request: gr.Request | None) -> str:

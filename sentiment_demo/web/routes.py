@@ -264,7 +264,7 @@ def chosen_scheduler(
     if not isinstance(name, str) or name not in served:
         raise ApiError(
             422,
-            f'"model": no served model is named {name!r}; this server serves '
+            f'"model": no served model is named {_shortened(repr(name))}; this server serves '
             f"{', '.join(map(repr, served))}",
         )
     return served[name]
@@ -392,3 +392,8 @@ def add_api_routes(
         if not _authorized(request, credentials):
             return unauthorized
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    """A value quoted in an error, cut so that an error never echoes a huge request back."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} characters)"
