@@ -30,11 +30,11 @@ from pathlib import Path
 
 import httpx
 
-from bench.load import resident_mb
+from bench.load import input_defaults, resident_mb
 from bench.run import LOOPBACK_USERS, REPO_ROOT, free_port, server
 from sentiment_demo.config import DEFAULT_MODEL
 
-_PARAMETERS: dict[tuple[str, str], list[dict[str, object]]] = {}
+_DEFAULTS: dict[tuple[str, str], list[object]] = {}
 
 
 def pad_inputs(base: str, api: str, data: list[object]) -> list[object]:
@@ -43,15 +43,9 @@ def pad_inputs(base: str, api: str, data: list[object]) -> list[object]:
     Raw HTTP calls must send every input; older and newer checkouts differ in how many an endpoint
     has, so a scenario sends the ones it means and this fills in the rest.
     """
-    key = (base, api)
-    if key not in _PARAMETERS:
-        info = httpx.get(f"{base}/gradio_api/info", timeout=30).json()
-        _PARAMETERS[key] = info["named_endpoints"][f"/{api}"]["parameters"]
-    rest = _PARAMETERS[key][len(data) :]
-    return [
-        *data,
-        *(p.get("parameter_default") if p.get("parameter_has_default") else None for p in rest),
-    ]
+    if (base, api) not in _DEFAULTS:
+        _DEFAULTS[base, api] = input_defaults(base, api)
+    return [*data, *_DEFAULTS[base, api][len(data) :]]
 
 
 def gradio_call(base: str, api: str, data: list[object], timeout: float = 300) -> tuple[str, str]:

@@ -95,7 +95,7 @@ def gradio_call(url: str, api_name: str, data: list[object]) -> list[object]:
     ],
 )
 def test_bad_texts_get_their_own_message(url: str, text: str, message: str) -> None:
-    label, notice = gradio_call(url, "classify", [text])
+    label, notice = gradio_call(url, "classify", [text, None])  # raw HTTP sends every input
     assert message in notice
     assert label is None or label.get("label") is None
     raw = json.dumps({"inputs": text})  # json.dumps keeps a lone surrogate as \ud800

@@ -150,11 +150,17 @@ def test_several_models_keep_every_label_score_and_a_label_chart_per_model() -> 
     ]
     close = _prediction(("negative", 0.45), ("positive", 0.55))
     clear = _prediction(("negative", 0.9), ("positive", 0.1))
-    table = comparison_table(batch, models, [[close, clear], [close, clear]])
+    from sentiment_demo.backends.vader import VaderClassifier
+
+    vader = VaderClassifier().classify_batch(["A lovely, wonderful day.", "Awful, terrible."])
+    table = comparison_table(batch, models, [[close, clear], vader])
     for name in ("a", "vader"):
         for label in ("negative", "positive"):
             assert f"score_{label} ({name})" in table.columns
     assert table["score_positive (a)"].tolist() == [0.55, 0.1]
+    # VADER's strengths are not probabilities: its compound score, no per-label scores.
+    assert table["score (vader)"].iloc[0] > 0 > table["score (vader)"].iloc[1]
+    assert table["score_positive (vader)"].isna().all()
     assert "close call" in table["uncertain (a)"][0]
     assert table["uncertain (vader)"].tolist() == ["", ""]  # VADER's strengths: not probabilities
     assert table["id"].tolist() == ["1", "2"]
@@ -414,7 +420,12 @@ def test_vader_in_batch_shows_its_compound_score_not_probabilities() -> None:
     vader = VaderClassifier()
     outcomes = vader.classify_batch(texts)
     table = results_table(
-        BatchInput(texts, [1, 2], "pasted text"), outcomes, vader.labels, "single_label", False
+        BatchInput(texts, [1, 2], "pasted text"),
+        outcomes,
+        vader.labels,
+        "single_label",
+        probabilities=False,
+        strengths=True,
     )
     expected = [vader.analyzer.polarity_scores(t)["compound"] for t in texts]
     assert table["score"].tolist() == pytest.approx(expected, abs=1e-4)  # -1..+1, signed

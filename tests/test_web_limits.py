@@ -71,13 +71,13 @@ def test_queue_one_client_posting_jobs_is_capped_and_others_are_served() -> None
         refusal = answers[-1].json()
         assert "--max-events-per-client" in refusal["detail"]
         assert "3 requests" in refusal["detail"]
-        started = post_job(visitor, url, "classify", ["good film"])
+        started = post_job(visitor, url, "classify", ["good film", None])
         assert started.status_code == 200, started.text
         assert "event: complete" in result(visitor, url, "classify", started.json()["event_id"])
         # Once its jobs are done, the hostile client may post again.
         for answer in answers[:3]:
             result(hostile, url, "classify_batch", answer.json()["event_id"])
-        assert post_job(hostile, url, "classify", ["good"]).status_code == 200
+        assert post_job(hostile, url, "classify", ["good", None]).status_code == 200
 
 
 def test_queue_limit_counts_browser_joins_too() -> None:

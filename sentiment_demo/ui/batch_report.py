@@ -40,6 +40,7 @@ def results_table(
     labels: Sequence[str],
     scheme: Scheme = "single_label",
     probabilities: bool = True,
+    strengths: bool = False,
 ) -> pd.DataFrame:
     """Row, label, score, uncertain, text, every label's score, the file's other columns, a note.
 
@@ -47,8 +48,8 @@ def results_table(
     holds the top label (single-label), every label over the threshold (multi-label), or the
     output's name with its value in the score column (regression). "uncertain" says why a call is
     close (core.uncertainty); it stays empty for scores that are not probabilities
-    (`probabilities=False`: VADER, regression). VADER's score is its compound score (-1 to +1) and
-    its per-label columns stay empty: its strengths are not probabilities.
+    (`probabilities=False`: VADER, regression). With `strengths` (VADER) the score is its compound
+    score (-1 to +1) and the per-label columns stay empty: its strengths are not probabilities.
     """
     records = []
     for index, (row, text, outcome) in enumerate(
@@ -59,7 +60,6 @@ def results_table(
             scores = outcome.as_dict()
             reading = read(outcome, scheme)
             shown = reading.labels[0] if scheme == "regression" else reading.text
-            strengths = not probabilities and scheme != "regression"  # VADER's
             score = vader_compound(outcome) if strengths else reading.score
             record |= {"label": shown, "score": round(score, 4)}
             record["uncertain"] = (uncertainty(outcome, scheme) if probabilities else None) or ""

@@ -126,6 +126,7 @@ def build_batch_tab(
                     model.labels,
                     model.info.scheme,
                     scores_are_probabilities(model.info),
+                    strengths=model.info.backend == "vader",
                 )
                 chart = label_counts(table, model.labels, model.info.scheme)
                 summary = batch_summary(batch, outcomes[0])
