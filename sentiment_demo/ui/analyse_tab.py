@@ -11,6 +11,7 @@ from sentiment_demo.config import Settings
 from sentiment_demo.core.classifier import ModelInfo
 from sentiment_demo.core.explain import METHOD
 from sentiment_demo.core.served_model import ClassifyFn, ServedModel, choose_models
+from sentiment_demo.core.text_kind import load_language_identifier
 from sentiment_demo.errors import InputError
 from sentiment_demo.feedback.collect import FeedbackCollector
 from sentiment_demo.ui.answer import answer_notice, answer_value, model_languages
@@ -112,6 +113,8 @@ def build_analyse_tab(
     served = list(models) or [model]
     if model not in served:
         served.insert(0, model)
+    if any(model_languages(m.info) for m in served):
+        load_language_identifier()  # now, not in the first visitor's request
 
     # The names and docstrings of these handlers are what MCP clients see as tools.
     def classify(text: list[object], model: list[object]) -> tuple[list[Any], list[str]]:
