@@ -6,6 +6,7 @@ Hugging Face Space, set them as Space variables). Nothing happens at import time
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -77,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logger.info("model ready in %.1f s", time.perf_counter() - started)
+    # Everything loaded so far (the model, Gradio's app) lives as long as the process: moved out of
+    # the garbage collector's view, full collections stop rescanning it on every request burst.
+    gc.collect()
+    gc.freeze()
     url = service.launch(
         server_name=settings.host or None,  # None lets Gradio read GRADIO_SERVER_NAME (Spaces)
         server_port=settings.port or None,
