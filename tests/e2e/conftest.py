@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.conftest import EMBEDDED_MODEL, REPO_ROOT, app_process, free_port
 
@@ -71,3 +73,26 @@ def new_page(browser: Browser, url: str, width: int = 1280) -> Page:
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(url)
     return page
+
+
+def open_tab(page: Page, name: str) -> None:
+    """Click a tab; on a narrow screen Gradio moves the last tabs into its "More tabs" menu.
+
+    Gradio measures the tab row after the first paint and may then move a tab into the menu: a tab
+    seen visible can be gone by the click, so this tries again until one way works.
+    """
+    tab = page.get_by_role("tab", name=name)
+    more = page.get_by_role("button", name="More tabs")
+    expect(tab.or_(more).first).to_be_visible()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if tab.is_visible():
+                tab.click(timeout=3_000)
+            else:
+                more.click(timeout=3_000)
+                page.get_by_role("button", name=name, exact=True).last.click(timeout=3_000)
+            return
+        except PlaywrightTimeoutError:
+            if time.monotonic() > deadline:
+                raise

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import new_page
+from tests.e2e.conftest import new_page, open_tab
 
 pytestmark = pytest.mark.e2e
 RUN_TIMEOUT_MS = 240_000  # the whole suite through both models on a shared 2-core machine
@@ -25,12 +25,7 @@ SCREENSHOTS = os.environ.get("SENTIMENT_SCREENSHOTS") == "docs"
 
 def _open_tab(browser: Browser, app_url: str, width: int) -> Iterator[Page]:
     page = new_page(browser, app_url, width)
-    tab = page.get_by_role("tab", name="Behaviour")
-    expect(page.get_by_role("tab", name="Analyse")).to_be_visible()
-    if not tab.is_visible():  # a narrow screen keeps the last tabs behind "More tabs"
-        page.get_by_role("button", name="More tabs").click()
-        tab = page.get_by_text("Behaviour", exact=True).filter(visible=True).last
-    tab.click()
+    open_tab(page, "Behaviour")
     yield page
     page.context.close()
 

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import new_page as _page
-from tests.e2e.conftest import served_app
+from tests.e2e.conftest import open_tab, served_app
 
 pytestmark = pytest.mark.e2e
 OWNER = ("owner", "browser-owner-pw")
@@ -43,18 +43,6 @@ def _choose(page: Page, dropdown_id: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def _open_tab(page: Page, name: str) -> None:
-    """Click a tab; on a narrow screen Gradio moves the last tabs into its "More tabs" menu."""
-    tab = page.get_by_role("tab", name=name)
-    more = page.get_by_role("button", name="More tabs")
-    expect(tab.or_(more).first).to_be_visible()
-    if tab.is_visible():
-        tab.click()
-        return
-    more.click()
-    page.get_by_role("button", name=name, exact=True).last.click()
-
-
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_visitor_gives_feedback_and_the_owner_reviews_it(
     browser: Browser, app_url: str, width: int
@@ -77,7 +65,7 @@ def test_a_visitor_gives_feedback_and_the_owner_reviews_it(
     expect(status).to_contain_text("the model said")
     _shot(page, f"feedback-controls-{width}.png")
 
-    _open_tab(page, "Feedback")
+    open_tab(page, "Feedback")
     expect(page.locator("#feedback-review")).to_be_hidden()
     page.get_by_label("Owner user name").fill(OWNER[0])
     page.get_by_label("Owner password").fill("not the password")
@@ -114,7 +102,7 @@ def test_a_visitor_gives_feedback_and_the_owner_reviews_it(
 
 def test_compare_asks_for_each_model(browser: Browser, app_url: str) -> None:
     page = _page(browser, app_url, 1280)
-    _open_tab(page, "Compare")
+    open_tab(page, "Compare")
     page.locator("#compare-input textarea").fill("Oh great, my flight is delayed again.")
     page.get_by_role("button", name="Compare", exact=True).click()
     expect(page.locator("#compare-agreement")).not_to_be_empty()

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import new_page as _page
+from tests.e2e.conftest import open_tab
 
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = os.environ.get("SENTIMENT_SCREENSHOTS", "")
@@ -48,15 +49,6 @@ def _reviews_csv(folder: Path) -> Path:
     return path
 
 
-def _open(page: Page, name: str) -> None:
-    tab = page.get_by_role("tab", name=name)
-    expect(page.get_by_role("tab", name="Analyse")).to_be_visible()
-    if not tab.is_visible():  # a narrow screen keeps the last tabs behind "More tabs"
-        page.get_by_role("button", name="More tabs").click()
-        tab = page.get_by_text(name, exact=True).filter(visible=True).last
-    tab.click()
-
-
 def _choose(page: Page, dropdown: str, option: str) -> None:
     page.locator(f"{dropdown} input").click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -74,7 +66,7 @@ def test_batch_previews_the_text_column_and_keeps_the_others(
 ) -> None:
     page = _page(browser, app_url, width)
     try:
-        _open(page, "Batch")
+        open_tab(page, "Batch")
         page.locator("#batch-file input[type=file]").set_input_files(str(_reviews_csv(tmp_path)))
         expect(page.locator("#batch-column input")).to_have_value("review_text")
         preview = page.locator("#batch-preview")
@@ -102,7 +94,7 @@ def test_new_text_or_a_new_upload_clears_the_old_results(
 ) -> None:
     page = _page(browser, app_url, 1280)
     try:
-        _open(page, "Batch")
+        open_tab(page, "Batch")
         box = page.locator("#batch-texts textarea")
         box.fill("A wonderful film.\nAn awful, boring mess.")
         page.get_by_role("button", name="Analyse all").click()
@@ -132,7 +124,7 @@ def test_evaluate_filters_the_mistakes_by_model(
     )
     page = _page(browser, app_url, width)
     try:
-        _open(page, "Evaluate")
+        open_tab(page, "Evaluate")
         metrics = page.locator("#evaluate-metrics")
         expect(metrics).to_contain_text("accuracy 95% interval (Wilson)")  # headers, not 1 2 3
         page.locator("#evaluate-file input[type=file]").set_input_files(str(labelled))

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import new_page as _page
+from tests.e2e.conftest import open_tab
 
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = os.environ.get("SENTIMENT_SCREENSHOTS", "")
@@ -42,18 +43,6 @@ def _text_box(page: Page) -> object:
 
 def _top_label(page: Page) -> object:
     return page.locator("#sentiment-output").locator("h2, .output-class").first
-
-
-def _open_tab(page: Page, name: str) -> None:
-    """Click a tab; on a narrow screen Gradio moves the last tabs into its "More tabs" menu."""
-    tab = page.get_by_role("tab", name=name)
-    more = page.get_by_role("button", name="More tabs")
-    expect(tab.or_(more).first).to_be_visible()
-    if tab.is_visible():
-        tab.click()
-        return
-    more.click()
-    page.get_by_role("button", name=name, exact=True).last.click()
 
 
 def _no_wider_than_the_screen(page: Page, width: int) -> None:
@@ -129,7 +118,7 @@ def test_a_close_call_is_shown_as_uncertain(page: Page) -> None:
 
 
 def test_enter_runs_compare_and_a_new_text_clears_every_model(page: Page) -> None:
-    _open_tab(page, "Compare")
+    open_tab(page, "Compare")
     box = page.get_by_label("Text to compare")
     box.fill("The plot is dull and the acting is terrible.")
     box.press("Enter")
@@ -170,7 +159,7 @@ def test_analyse_fits_the_screen(browser: Browser, app_url: str, width: int) -> 
 def test_compare_fits_the_screen(browser: Browser, app_url: str, width: int) -> None:
     page = _page(browser, app_url, width)
     try:
-        _open_tab(page, "Compare")
+        open_tab(page, "Compare")
         box = page.get_by_label("Text to compare")
         box.fill("Der Film war wirklich schlecht und langweilig, ich habe mich geärgert.")
         box.press("Enter")
@@ -186,7 +175,7 @@ def test_model_tab_and_its_card_tables_fit_the_screen(
 ) -> None:
     page = _page(browser, app_url, width)
     try:
-        _open_tab(page, "Model")
+        open_tab(page, "Model")
         expect(page.locator("#model-info")).to_contain_text("English only")
         expect(page.locator("#model-serve-another")).to_contain_text("SENTIMENT_MODEL")
         page.get_by_text("Model card of minilm-sentiment").click()
