@@ -12,9 +12,9 @@ import pytest
 from gradio_client import Client, handle_file
 
 from sentiment_demo.config import Settings
-from sentiment_demo.core.classifier import ModelInfo
 from sentiment_demo.service import Service, build_service
 from tests.conftest import (
+    FAKE_INFO,
     FakeClassifier,
     batch_refusal,
     launched,
@@ -22,18 +22,7 @@ from tests.conftest import (
     wait_until,
 )
 
-INFO = ModelInfo(
-    model="fake/sentiment",
-    device="cpu",
-    dtype="float32",
-    labels=("negative", "positive"),
-    max_tokens=512,
-    num_parameters=1,
-    num_threads=1,
-    load_seconds=0.0,
-    warmup_seconds=0.0,
-    model_card=None,
-)
+INFO = FAKE_INFO  # other test modules import it from here
 
 
 def _app(classifier: FakeClassifier, settings: Settings) -> Service:

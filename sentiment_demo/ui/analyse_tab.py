@@ -20,7 +20,7 @@ from sentiment_demo.ui.common import (
     PREDICTED,
     SLOW_EVENT_CONCURRENCY,
     any_column_name,
-    emptied_in_browser,
+    clear_when_changed,
     explain_with,
     explanation_value,
     on_every_model,
@@ -227,16 +227,7 @@ def build_analyse_tab(
         api_description="Classify one text with a served model (the default one unless `model` "
         "names another): every label's score, and a notice when the text was refused or truncated.",
     )
-    # Any change of the text (typing, pasting, deleting, an example) empties the old answers in the
-    # browser at once; an example then runs. `.input` missed a paste or a select-all-and-delete.
-    text_in.change(
-        None,
-        outputs=stale,
-        js=emptied_in_browser(stale),
-        queue=False,
-        show_progress="hidden",
-        api_visibility="private",
-    )
+    clear_when_changed(text_in, stale)  # old answers never sit beside a new text
     examples.load_input_event.then(
         clear_results, outputs=stale, queue=False, show_progress="hidden", api_visibility="private"
     ).then(**classify_kwargs, api_visibility="private")

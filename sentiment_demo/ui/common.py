@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sentiment_demo.config import Settings
 from sentiment_demo.core import explain as explanations
@@ -19,6 +19,9 @@ from sentiment_demo.core.engine import check_text
 from sentiment_demo.core.explain import METHOD, Explanation
 from sentiment_demo.core.schemes import MULTI_LABEL_THRESHOLD, read
 from sentiment_demo.core.served_model import ClassifyFn, ServedModel
+
+if TYPE_CHECKING:  # the type only: this module imports no Gradio at run time
+    import gradio as gr
 
 logger = logging.getLogger("sentiment_demo.ui")
 T = TypeVar("T")
@@ -74,6 +77,21 @@ def emptied_in_browser(components: Sequence[Any]) -> str:
         value = component.postprocess(None)
         values.append(value.model_dump() if hasattr(value, "model_dump") else value)
     return f"() => {json.dumps(values)}"
+
+
+def clear_when_changed(box: gr.Textbox, outputs: Sequence[Any]) -> None:
+    """Any change of `box` (typing, pasting, deleting, an example) empties `outputs` in the browser.
+
+    `.change` rather than `.input`, which missed a paste or a select-all-and-delete.
+    """
+    box.change(
+        None,
+        outputs=list(outputs),
+        js=emptied_in_browser(outputs),
+        queue=False,
+        show_progress="hidden",
+        api_visibility="private",
+    )
 
 
 def describe(outcome: Outcome) -> str:

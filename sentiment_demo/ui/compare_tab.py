@@ -19,7 +19,7 @@ from sentiment_demo.feedback.collect import FeedbackCollector
 from sentiment_demo.ui.answer import answer_notice, answer_value, model_languages
 from sentiment_demo.ui.common import (
     SLOW_EVENT_CONCURRENCY,
-    emptied_in_browser,
+    clear_when_changed,
     explain_with,
     explanation_value,
     on_every_model,
@@ -176,16 +176,7 @@ def build_compare_tab(
         )
 
     stale = [*label_outs, agreement_out, *explain_outs, *sentence_outs]
-    # Any change of the text (typed, pasted, deleted, an example) empties every model's old
-    # answers in the browser at once; `.input` missed a paste or a select-all-and-delete.
-    text_in.change(
-        None,
-        outputs=stale,
-        js=emptied_in_browser(stale),
-        queue=False,
-        show_progress="hidden",
-        api_visibility="private",
-    )
+    clear_when_changed(text_in, stale)  # old answers never sit beside a new text
 
     compare_kwargs: dict[str, Any] = {
         "fn": compare,
