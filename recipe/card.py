@@ -163,6 +163,15 @@ def _sources(training: dict[str, Any], sources: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
+def _worst_sub_test(sub_tests: dict[str, dict[str, int]]) -> str:
+    """The sub-test that fails most often, as "negation at a distance: 22 of 40", or "none"."""
+    failing = [(f["failed"] / f["tested"], tag, f) for tag, f in sub_tests.items() if f["failed"]]
+    if not failing:
+        return "none"
+    _, tag, figures = max(failing)
+    return f"{cell(tag)}: {figures['failed']} of {figures['tested']}"
+
+
 def behaviour_section(behaviour: dict[str, Any] | None) -> str:
     """The capability table of behaviour.json (a `python -m sentiment_demo.behaviour` report)."""
     if not behaviour:
@@ -174,7 +183,7 @@ def behaviour_section(behaviour: dict[str, Any] | None) -> str:
         rate = "not tested" if r["failure_rate"] is None else f"{r['failure_rate']:.1%}"
         rows.append(
             f"| {capability} | {', '.join(r['test_types'])} | {r['tested']:,} | {r['failed']:,} | "
-            f"{rate} |"
+            f"{rate} | {_worst_sub_test(r.get('sub_tests', {}))} |"
         )
     notes = "".join(f" {note[0].upper()}{note[1:]}." for note in results["notes"])
     return (
@@ -187,12 +196,114 @@ kit's built-in suite, seed {suite["seed"]}, {suite["half"]} half, {suite["cases"
 `python -m sentiment_demo.behaviour --model models/{model} --output report.json` reproduces it and
 lists every failing case.{notes}
 
-| capability | test | cases | failed | failure rate |
-|---|---|---:|---:|---:|
+| capability | test | cases | failed | failure rate | most failed sub-test |
+|---|---|---:|---:|---:|---|
 """
         + "\n".join(rows)
         + "\n"
     )
+
+
+def _vader_average(accuracies: dict[str, float]) -> float | None:
+    """Mean accuracy over the VADER sets (vader_*), the figure the issue tracker quotes."""
+    vader = [value for name, value in accuracies.items() if name.startswith("vader_")]
+    return sum(vader) / len(vader) if vader else None
+
+
+def baseline_section(
+    figures: dict[str, Any],
+    behaviour: dict[str, Any] | None,
+    baseline: dict[str, Any] | None,
+) -> str:
+    """Before/after tables against the previous model on the same sets (baseline.json)."""
+    if not baseline:
+        return ""
+    rows = []
+    before_acc: dict[str, float] = {}
+    after_acc: dict[str, float] = {}
+    for name, entry in figures["sets"].items():
+        before = baseline["sets"].get(name)
+        if before is None:
+            continue
+        after = _headline(entry)
+        after_ece = entry["float32"]["all_labels"]["expected_calibration_error"]
+        before_acc[name], after_acc[name] = before["accuracy"], after["accuracy"]
+        rows.append(
+            f"| {cell(name)} | {entry['texts']:,} | {_pct(before['accuracy'])} | "
+            f"{_pct(after['accuracy'])} | {before['macro_f1']:.4f} | {after['macro_f1']:.4f} | "
+            f"{before['expected_calibration_error']:.4f} | {after_ece:.4f} |"
+        )
+    average_before, average_after = _vader_average(before_acc), _vader_average(after_acc)
+    if average_before is not None and average_after is not None:
+        rows.append(
+            f"| VADER average (4 sets) | | {_pct(average_before)} | {_pct(average_after)} | | | | |"
+        )
+    capability_rows = []
+    if behaviour:
+        after_caps = next(iter(behaviour["models"].values()))["capabilities"]
+        for capability, rate_before in baseline["capabilities"].items():
+            rate_after = after_caps.get(capability, {}).get("failure_rate")
+            capability_rows.append(
+                f"| {capability} | "
+                + " | ".join(
+                    "not tested" if rate is None else f"{rate:.1%}"
+                    for rate in (rate_before, rate_after)
+                )
+                + " |"
+            )
+    capabilities = (
+        "\n\nBehavioural failure rates (same suite, eval half):\n\n"
+        "| capability | before | after |\n|---|---:|---:|\n" + "\n".join(capability_rows)
+        if capability_rows
+        else ""
+    )
+    return (
+        f"""
+## Before and after
+
+The previous default, `{baseline["model"]}`, measured by the same code on this model's sets (same
+rows; float32; accuracy and macro-F1 among each set's own labels, calibration error over all labels).
+`make baseline` reproduces the "before" columns from the previous model's folder in git.
+
+| set | texts | accuracy before | accuracy after | macro-F1 before | macro-F1 after | ECE before | ECE after |
+|---|---:|---:|---:|---:|---:|---:|---:|
+"""
+        + "\n".join(rows)
+        + capabilities
+        + "\n"
+    )
+
+
+def _changes(changes: str) -> str:
+    """changes.md (hand-written) under its own heading."""
+    return f"\n## What changed, and why\n\n{changes.strip()}\n" if changes.strip() else ""
+
+
+def onnx_section(parity: dict[str, Any] | None) -> str:
+    """The ONNX Runtime int8 gate's figures (onnx_parity.json, copied by `make onnx`)."""
+    if not parity:
+        return ""
+    report = parity["parity"]
+    verdict = "passes" if report["passed"] else "fails"
+    return f"""
+## ONNX Runtime int8
+
+`make onnx` exports the model to ONNX (float32 matches torch within
+{parity["float32_max_difference"]:.1e}), quantizes every weight MatMul to int8 ({parity["quantization"]}:
+8-bit weights with a scale per block of 32, activations quantized per token and block) and compares
+int8 with ONNX float32 on the kit's check set ({report["texts"]:,} held-out texts): labels agree on {_pct(report["agreement"])} (gate: at least {_pct(parity["min_agreement"])});
+expected calibration error {report["reference_error"]:.4f} (float32) → {report["candidate_error"]:.4f}
+(int8), a move of {abs(report["candidate_error"] - report["reference_error"]):.4f} (gate: at most
+{parity["max_shift"]}). int8 therefore {verdict} the gate; `--runtime onnx` and `auto` serve int8 only
+when it passes.
+"""
+
+
+def _learned_from(training: dict[str, Any], sources: dict[str, Any] | None) -> str:
+    """The training sources in words: their titles when sources.json is at hand, else file names."""
+    names = [Path(path).stem for path in training["data"]]
+    titles = [sources[name]["title"] if sources and name in sources else name for name in names]
+    return ", ".join(titles)
 
 
 def _feedback(training: dict[str, Any]) -> str:
@@ -212,8 +323,11 @@ def write_card(
     sources: dict[str, Any] | None,
     name: str,
     behaviour: dict[str, Any] | None = None,
+    baseline: dict[str, Any] | None = None,
+    onnx_parity: dict[str, Any] | None = None,
+    changes: str = "",
 ) -> None:
-    """Write model_dir/README.md; `behaviour` (behaviour.json) adds the capability table."""
+    """Write model_dir/README.md; each optional report adds its section (see write_card_from_figures)."""
     recipe = training["recipe"]
     labels = training["labels"]
     eval_results = []
@@ -280,7 +394,7 @@ the model calls something else is in `evaluation.json`, with the figures over al
 ## Calibration
 
 {_calibration(figures, training["temperature"])}
-{behaviour_section(behaviour)}
+{behaviour_section(behaviour)}{baseline_section(figures, behaviour, baseline)}{_changes(changes)}{onnx_section(onnx_parity)}
 ## Data
 
 {splits["train"]:,} / {splits["validation"]:,} / {splits["test"]:,} texts (train / validation / test),
@@ -309,9 +423,9 @@ bfloat16 or float32 on CPU and float16 on GPU.
 ## Intended use and limits
 
 A teaching and demo model for short English texts: tweets, reviews, plain statements. It learned from
-movie-review snippets and tweets about a few topics (airlines, sports, cars, a festival, brands), so
-expect lower accuracy elsewhere (see the evaluation-only rows), on sarcasm, irony and mixed feelings, and
-on long texts (training saw at most {recipe["max_length"]} tokens; the app says when it truncates). The
-movie snippets have no neutral label. Do not use it to make decisions about people.
+{_learned_from(training, sources)} only, so expect lower accuracy elsewhere (see the evaluation-only
+rows), on sarcasm, irony and mixed feelings, and on long texts (training saw at most
+{recipe["max_length"]} tokens; the app says when it truncates). Do not use it to make decisions about
+people.
 """
     ModelCard(f"---\n{card_data.to_yaml()}\n---\n{body}").save(model_dir / "README.md")

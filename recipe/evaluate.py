@@ -39,6 +39,7 @@ from sentiment_demo.core.engine import BatchEngine
 from sentiment_demo.evaluation.scoring import reliability, score
 
 PRECISIONS = ("float32", "bfloat16")
+CHANGES_FILE = "changes.md"
 
 
 @dataclass(frozen=True)
@@ -232,17 +233,19 @@ def evaluate_folder(
     return figures
 
 
-def measure_behaviour(model_dir: Path, name: str) -> dict[str, Any]:
+def measure_behaviour(model_dir: Path, name: str, write: bool = True) -> dict[str, Any]:
     """The behavioural suite on the model (float32, the app's loader and engine): behaviour.json.
 
-    The failing cases and the run time are left out, so an unchanged model rewrites the same file.
+    The failing cases and the run time are left out, so an unchanged model rewrites the same file;
+    `write=False` only returns it (for another model than the card's).
     """
     settings = Settings(model=str(model_dir), dtype="float32", device="cpu", warmup=False)
     classifier, info = load_classifier(settings)
     engine = BatchEngine(classifier, settings.max_text_chars)
     report = run_suite(generate_suite(), [(name, info)], lambda texts: [engine.classify(texts)])
     behaviour = figures_only(report.as_json())
-    (model_dir / "behaviour.json").write_text(json.dumps(behaviour, indent=2) + "\n")
+    if write:
+        (model_dir / "behaviour.json").write_text(json.dumps(behaviour, indent=2) + "\n")
     return behaviour
 
 
@@ -258,17 +261,38 @@ def figures_only(report: dict[str, Any]) -> dict[str, Any]:
 def write_card_from_figures(
     model_dir: Path, card_name: str | None = None, sources_info: str | None = None
 ) -> None:
-    """Write README.md from training.json, evaluation.json and the sources' provenance, if found.
+    """Write README.md from the model folder's JSON files and the sources' provenance, if found.
 
-    `sources_info` is where training.json's sources file is here (default: as recorded).
+    training.json and evaluation.json are needed; behaviour.json (the capability table),
+    baseline.json (`recipe.baseline`: the before/after table), onnx_parity.json (`make onnx`: the
+    int8 gate's figures) and changes.md (what changed from the previous model and why, written by
+    hand: the runs it compares are not the recipe's to remeasure) add their sections when present. `sources_info` is where training.json's
+    sources file is here (default: as recorded).
     """
+
+    def optional(name: str) -> dict[str, Any] | None:
+        path = model_dir / name
+        return json.loads(path.read_text()) if path.is_file() else None
+
     training = json.loads((model_dir / "training.json").read_text())
     figures = json.loads((model_dir / "evaluation.json").read_text())
     sources = None
     info = sources_info or training.get("sources_info")
     if info and Path(info).is_file():
         sources = json.loads(Path(info).read_text())
-    card.write_card(model_dir, training, figures, sources, card_name or model_dir.name)
+    card.write_card(
+        model_dir,
+        training,
+        figures,
+        sources,
+        card_name or model_dir.name,
+        behaviour=optional("behaviour.json"),
+        baseline=optional("baseline.json"),
+        onnx_parity=optional("onnx_parity.json"),
+        changes=(model_dir / CHANGES_FILE).read_text()
+        if (model_dir / CHANGES_FILE).is_file()
+        else "",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

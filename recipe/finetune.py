@@ -49,6 +49,7 @@ from transformers import (
 
 from recipe import evaluate
 from recipe.calibration import apply_temperature, fit_temperature
+from recipe.emoji_tokens import add_emoji_tokens
 from recipe.labelled_data import (
     SPLITS,
     DataError,
@@ -88,6 +89,7 @@ class Recipe:
     balance: str = "auto"
     calibrate: bool = True
     mixed_precision: bool = True
+    emoji_tokens: bool = False
 
 
 class WeightedTrainer(Trainer):
@@ -233,6 +235,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         balance=args.balance,
         calibrate=not args.no_calibration,
         mixed_precision=not args.no_mixed_precision,
+        emoji_tokens=args.emoji_tokens,
     )
     check_arguments(args)
     work_dir = args.work_dir or default_work_dir(args.output)
@@ -242,6 +245,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     resume = claim_work_dir(work_dir, args, labels)
     label_id = {label: i for i, label in enumerate(labels)}
     tokenizer, model = load_base(args.base, labels)
+    added_emoji = 0
+    if recipe.emoji_tokens:
+        added_emoji = add_emoji_tokens(tokenizer, model)
+        logger.info("added %d emoji tokens the base vocabulary read as unknown", added_emoji)
 
     splits = DatasetDict(
         {
@@ -361,6 +368,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
         else dict(zip(labels, [round(w, 4) for w in weights.tolist()], strict=True)),
         "recipe": asdict(recipe),
         "mixed_precision": "bf16" if bf16 else "fp16" if fp16 else "none",
+        "emoji_tokens_added": added_emoji,
         "epochs_trained": round(float(trainer.state.epoch or 0), 2),
         "best_checkpoint_epoch": _best_epoch(trainer),
         "validation_macro_f1": round(best_f1, 4),
@@ -469,7 +477,12 @@ def claim_work_dir(work_dir: Path, args: argparse.Namespace, labels: list[str]) 
     checkpoints = work_dir / "checkpoints"
     owner_file = work_dir / "run.json"
     base = os.path.abspath(args.base) if Path(args.base).exists() else args.base
-    owner = {"output": os.path.abspath(args.output), "base": base, "labels": labels}
+    owner = {
+        "output": os.path.abspath(args.output),
+        "base": base,
+        "labels": labels,
+        "emoji_tokens": args.emoji_tokens,  # another vocabulary: checkpoints would not load
+    }
     found = sorted(checkpoints.glob("checkpoint-*"))
     if args.resume and found:
         try:
@@ -666,6 +679,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     training.add_argument("--no-calibration", action="store_true", help="skip temperature scaling")
     training.add_argument("--no-mixed-precision", action="store_true", help="train in float32")
+    training.add_argument(
+        "--emoji-tokens",
+        action="store_true",
+        help="add a token for every emoji the base vocabulary reads as unknown, its embedding "
+        "started from the emoji's name (recipe/emoji_tokens.py; needs the emoji package)",
+    )
     return parser
 
 

@@ -52,7 +52,15 @@ MODEL_FILES = (
     "tokenizer_config.json",
     "README.md",
 )
-MODEL_REPO_EXTRAS = ("training.json", "evaluation.json")
+# The files the card is written from, so that a reader of the model repository can check it.
+MODEL_REPO_EXTRAS = (
+    "training.json",
+    "evaluation.json",
+    "behaviour.json",
+    "baseline.json",
+    "onnx_parity.json",
+    "changes.md",
+)
 FAILED_STAGES = {"BUILD_ERROR", "RUNTIME_ERROR", "CONFIG_ERROR", "NO_APP_FILE"}
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 

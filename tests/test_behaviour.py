@@ -286,7 +286,7 @@ def test_vader_fails_negation_at_a_distance_and_typos_but_not_names(
     assert any("compound" in note for note in vader.notes)
 
 
-def test_the_embedded_model_fails_negated_negatives_more_often_than_vader(
+def test_the_embedded_model_reads_negated_negatives_at_least_as_well_as_vader(
     vader_engine: tuple[BatchEngine, ModelInfo],
 ) -> None:
     settings = Settings(model=str(EMBEDDED_MODEL), warmup=False, num_threads=1, device="cpu")
@@ -301,9 +301,13 @@ def test_the_embedded_model_fails_negated_negatives_more_often_than_vader(
     def failed(behaviour, tag: str) -> int:  # type: ignore[no-untyped-def]
         return sum(f.case.tag == tag for f in behaviour.result("negation").failures)
 
-    # "The service was not awful." reads as negative to the model: it learned words, not scope.
-    assert failed(model, "negated negative") > 20
-    assert failed(model, "negated negative") > failed(vader, "negated negative")
+    # "The service was not awful." is not negative: the model was trained on negations from the
+    # suite's training half (other templates, other words), and is tested here on the eval half.
+    # The model before it failed all 40 (VADER: none).
+    tested = sum(c.tag == "negated negative" for c in negation.cases)
+    assert tested == 40
+    assert failed(model, "negated negative") <= 0.2 * tested
+    assert failed(model, "negated negative") <= failed(vader, "negated negative")
 
 
 # A user's own tests

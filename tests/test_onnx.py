@@ -89,7 +89,7 @@ def test_onnx_runtime_gives_torch_labels_on_every_family(family: Path, tmp_path:
         if info.dtype == "float32":
             assert max(abs(a.score_of(s.label) - s.score) for s in b.scores) < 1e-3
     assert got[-1].truncated
-    # One text alone gets the scores it gets in a batch (dynamic int8 scales activations per batch).
+    # One text alone gets the scores it gets in a batch (int8 rounds activations per token and block).
     alone = classifier.classify_batch([TEXTS[3]])[0]
     assert abs(alone.score - got[3].score) < (1e-4 if info.dtype == "float32" else 1e-2)
     assert "ONNX Runtime" in model_markdown(info, settings)

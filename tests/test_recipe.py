@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +105,31 @@ def test_make_evaluate_reproduces_every_figure(
     )  # fmt: skip
     assert "every figure matches" in capsys.readouterr().out
     assert (trained / "README.md").read_text() == before
+
+
+def test_the_before_after_table_compares_on_the_same_rows(
+    trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recipe import baseline
+
+    # The model against a copy of itself: every "before" figure must equal its "after" figure.
+    previous = tmp_path / "previous"
+    shutil.copytree(trained, previous)
+    new = tmp_path / "new"
+    shutil.copytree(trained, new)
+    monkeypatch.chdir(trained.parent)  # training.json names the data relative to here
+    assert baseline.main(["--model", str(new), "--previous", str(previous), "--name", "old"]) == 0
+    stored = json.loads((new / "baseline.json").read_text())
+    figures = json.loads((new / "evaluation.json").read_text())
+    assert set(stored["sets"]) == set(figures["sets"])
+    for name, entry in figures["sets"].items():
+        assert stored["sets"][name]["accuracy"] == entry["float32"]["all_labels"]["accuracy"]
+    card = (new / "README.md").read_text()
+    assert "## Before and after" in card
+    assert "`old`" in card
+    behaviour = json.loads((new / "behaviour.json").read_text())
+    after = next(iter(behaviour["models"].values()))["capabilities"]
+    assert stored["capabilities"] == {cap: r["failure_rate"] for cap, r in after.items()}
 
 
 def test_the_temperature_scales_the_logits_exactly(tiny_model_dir: Path) -> None:

@@ -19,8 +19,8 @@ from sentiment_demo.ui.model_tab import model_markdown, serve_another_markdown
 from tests.conftest import launched
 
 pytestmark = pytest.mark.slow
-# Measured on the embedded model: negative 0.56 against positive 0.42, a margin of 0.14.
-CLOSE_CALL = "I expected more."
+# Measured on the embedded model: negative 0.54 against positive 0.38 (bfloat16), a margin of 0.16.
+CLOSE_CALL = "It was okay, I guess."
 CLEAR = "A wonderful, moving film. I loved it."
 GERMAN = "Der Film war wirklich schlecht und langweilig, ich habe mich sehr geärgert."
 

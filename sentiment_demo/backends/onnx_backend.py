@@ -28,6 +28,7 @@ from sentiment_demo.backends.onnx_export import (
     MAX_CALIBRATION_SHIFT,
     MIN_AGREEMENT,
     ONNX_FOLDER,
+    QUANTIZATION,
     REPORT_FILE,
     StoredReport,
     compare,
@@ -224,6 +225,7 @@ def prepare(
     )
     stored = StoredReport(
         fingerprint=weights,
+        quantization=QUANTIZATION,
         int8_sha256=file_sha256(int8),
         check_set_sha256=check.sha256,
         min_agreement=MIN_AGREEMENT,

@@ -178,6 +178,8 @@ class CapabilityResult:
     skipped: int
     failures: tuple[CaseResult, ...]
     skip_notes: tuple[str, ...] = ()
+    # (tag, tested, failed) per sub-test, e.g. ("negated negative", 40, 3), in suite order.
+    sub_tests: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def failure_rate(self) -> float | None:
@@ -267,6 +269,10 @@ class BehaviourReport:
                             "failure_rate": None
                             if r.failure_rate is None
                             else round(r.failure_rate, 4),
+                            "sub_tests": {
+                                tag: {"tested": tested, "failed": failed}
+                                for tag, tested, failed in r.sub_tests
+                            },
                             "failures": [_case_json(f) for f in r.failures],
                         }
                         for r in m.capabilities
@@ -330,6 +336,15 @@ def score_model(
 def _capability_result(capability: str, results: list[CaseResult]) -> CapabilityResult:
     failures = tuple(r for r in results if r.status == "fail")
     skips = [r for r in results if r.status == "skip"]
+    tags = dict.fromkeys(r.case.tag for r in results)
+    sub_tests = tuple(
+        (
+            tag,
+            sum(r.case.tag == tag and r.status != "skip" for r in results),
+            sum(r.case.tag == tag for r in failures),
+        )
+        for tag in tags
+    )
     return CapabilityResult(
         capability=capability,
         test_types=tuple(dict.fromkeys(r.case.test_type for r in results)),
@@ -339,6 +354,7 @@ def _capability_result(capability: str, results: list[CaseResult]) -> Capability
         skipped=len(skips),
         failures=failures,
         skip_notes=tuple(dict.fromkeys(r.note for r in skips)),
+        sub_tests=sub_tests,
     )
 
 

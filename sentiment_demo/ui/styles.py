@@ -21,6 +21,8 @@ SENTENCE_RULES = """
 # A model card's tables squeeze every column to a letter a line on a 390 px screen (a 9,000 px
 # page): keep cells on one line and let each table scroll sideways inside the card instead.
 MODEL_CARD_RULES = """
+/* A long card scrolls in its own box, so the Model tab stays a screen or two tall on a phone. */
+[id^="model-card"] { max-height: 75vh; overflow-y: auto; }
 [id^="model-card"] table { display: block; max-width: 100%; overflow-x: auto; }
 [id^="model-card"] th, [id^="model-card"] td { white-space: nowrap; }
 [id^="model-card"] pre { max-width: 100%; overflow-x: auto; }

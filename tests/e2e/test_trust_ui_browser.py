@@ -21,7 +21,7 @@ from tests.e2e.conftest import open_tab
 
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = os.environ.get("SENTIMENT_SCREENSHOTS", "")
-CLOSE_CALL = "I expected more."  # the embedded model: negative 0.56, positive 0.42
+CLOSE_CALL = "It was okay, I guess."  # the embedded model: negative 0.54, positive 0.38
 CLEAR = "A wonderful, moving film with brilliant performances. I loved it."
 
 
