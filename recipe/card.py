@@ -337,7 +337,8 @@ def write_card(
             eval_results.append(
                 EvalResult(
                     task_type="text-classification",
-                    dataset_type=set_name.replace(" ", "_"),
+                    # "x test" (a source's test split) and "x_test" (a file) must stay apart.
+                    dataset_type=set_name.replace(" ", "-"),
                     dataset_name=set_name,
                     metric_type=metric,
                     metric_name=f"{metric} ({' vs '.join(_own_labels(entry) or ['all labels'])})",
@@ -380,8 +381,9 @@ network and answers in milliseconds on a laptop CPU.
 ## Figures
 
 Measured through the app's own loader and engine on CPU; `make evaluate` (or `python -m recipe.evaluate
---model models/{name}`) reproduces every number. Test rows were held out from training and from every
-choice (early stopping and the temperature use the validation split). Sets with only negative and positive
+--model models/{name}`) reproduces every number in this section and the next three. Test rows were held
+out from training and from the recipe's choices (early stopping and the temperature use the validation
+split). Sets with only negative and positive
 texts are scored between those two labels (whichever of the two scores higher); the share of their texts
 the model calls something else is in `evaluation.json`, with the figures over all labels.
 

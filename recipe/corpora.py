@@ -289,7 +289,9 @@ SOURCES = {
         "licence": "the UCI Drug Review Dataset is CC BY 4.0; the package states no licence of its own",
     },
     "behaviour_train": {
-        "title": "counterfactual sentences from the behavioural suite's training half",
+        "title": "counterfactual sentences from the behavioural suite's training half (its test split "
+        "shares templates and words with the training rows: a check that they were learned, not a "
+        "measure of generalisation, which the capability table gives)",
         "origin": "`recipe.augment`: the `train` half of `sentiment_demo/behaviour/data` (templates "
         "and word lists never used by the suite's `eval` half, which the card's capability table "
         "measures), filled with seeds 11-15",

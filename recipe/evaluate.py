@@ -278,7 +278,13 @@ def write_card_from_figures(
     figures = json.loads((model_dir / "evaluation.json").read_text())
     sources = None
     info = sources_info or training.get("sources_info")
-    if info and Path(info).is_file():
+    if info and not Path(info).is_file():
+        # Without it the card would lose every source's provenance and licence.
+        raise FileNotFoundError(
+            f"training.json names the sources file {info!r}, not found here: run `make data` "
+            "(or give --data-root) before rewriting the card"
+        )
+    if info:
         sources = json.loads(Path(info).read_text())
     card.write_card(
         model_dir,
@@ -315,9 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     training = json.loads((args.model / "training.json").read_text())
     info = training.get("sources_info")
     if args.card_only:
-        write_card_from_figures(
-            args.model, sources_info=str(args.data_root / info) if info else None
-        )
+        try:
+            write_card_from_figures(
+                args.model, sources_info=str(args.data_root / info) if info else None
+            )
+        except FileNotFoundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         return 0
     try:
         inputs = recorded_inputs(training, args.data_root)

@@ -552,6 +552,10 @@ def _save_atomically(
         model.to(torch.float16).save_pretrained(partial, safe_serialization=True)
         tokenizer.save_pretrained(partial)
         (partial / "training.json").write_text(json.dumps(report, indent=2) + "\n")
+        # Hand-written notes of the model's history survive a rebuild (the card includes them).
+        notes = output / evaluate.CHANGES_FILE
+        if notes.is_file():
+            shutil.copy2(notes, partial / evaluate.CHANGES_FILE)
         evaluate.evaluate_folder(partial, work_dir=work_dir, card_name=output.name, inputs=inputs)
         previous = output.with_name(f".{output.name}.previous")
         shutil.rmtree(previous, ignore_errors=True)

@@ -132,6 +132,20 @@ def test_the_before_after_table_compares_on_the_same_rows(
     assert stored["capabilities"] == {cap: r["failure_rate"] for cap, r in after.items()}
 
 
+def test_a_card_is_not_rewritten_without_its_sources_file(
+    trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Without sources.json the card would lose every source's provenance and licence.
+    model = tmp_path / "model"
+    shutil.copytree(trained, model)
+    training = json.loads((model / "training.json").read_text())
+    (model / "training.json").write_text(json.dumps({**training, "sources_info": "gone.json"}))
+    before = (model / "README.md").read_text()
+    assert evaluate.main(["--model", str(model), "--card-only", "--data-root", str(tmp_path)]) == 2
+    assert "run `make data`" in capsys.readouterr().err
+    assert (model / "README.md").read_text() == before
+
+
 def test_the_temperature_scales_the_logits_exactly(tiny_model_dir: Path) -> None:
     from transformers import AutoModelForSequenceClassification
 
