@@ -266,8 +266,11 @@ def write_card_from_figures(
     training.json and evaluation.json are needed; behaviour.json (the capability table),
     baseline.json (`recipe.baseline`: the before/after table), onnx_parity.json (`make onnx`: the
     int8 gate's figures) and changes.md (what changed from the previous model and why, written by
-    hand: the runs it compares are not the recipe's to remeasure) add their sections when present. `sources_info` is where training.json's
-    sources file is here (default: as recorded).
+    hand: the runs it compares are not the recipe's to remeasure) add their sections when present.
+    `sources_info` is where training.json's sources file is here (default: as recorded).
+
+    Raises:
+        FileNotFoundError: training.json names a sources file that is not there.
     """
 
     def optional(name: str) -> dict[str, Any] | None:
