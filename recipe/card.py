@@ -289,8 +289,7 @@ def onnx_section(parity: dict[str, Any] | None) -> str:
 ## ONNX Runtime int8
 
 `make onnx` exports the model to ONNX (float32 matches torch within
-{parity["float32_max_difference"]:.1e}), quantizes every weight MatMul to int8 ({parity["quantization"]}:
-8-bit weights with a scale per block of 32, activations quantized per token and block) and compares
+{parity["float32_max_difference"]:.1e}), quantizes every weight MatMul to int8 ({parity["quantization"]}) and compares
 int8 with ONNX float32 on the kit's check set ({report["texts"]:,} held-out texts): labels agree on {_pct(report["agreement"])} (gate: at least {_pct(parity["min_agreement"])});
 expected calibration error {report["reference_error"]:.4f} (float32) → {report["candidate_error"]:.4f}
 (int8), a move of {abs(report["candidate_error"] - report["reference_error"]):.4f} (gate: at most

@@ -7,6 +7,7 @@ into a temporary cache; nothing is faked.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 from onnx import numpy_helper
 
 from sentiment_demo.backends import load_model, module_for
+from sentiment_demo.backends.int8_graph import weight_matmuls
 from sentiment_demo.backends.onnx_backend import OnnxClassifier, model_folder, onnx_folder, prepare
 from sentiment_demo.backends.onnx_export import (
     INT8_FILE,
@@ -23,6 +25,7 @@ from sentiment_demo.backends.onnx_export import (
     compare,
     load_check_set,
 )
+from sentiment_demo.backends.token_batches import length_groups
 from sentiment_demo.backends.transformers_backend import (
     TransformersClassifier,
     load_classifier,
@@ -89,9 +92,10 @@ def test_onnx_runtime_gives_torch_labels_on_every_family(family: Path, tmp_path:
         if info.dtype == "float32":
             assert max(abs(a.score_of(s.label) - s.score) for s in b.scores) < 1e-3
     assert got[-1].truncated
-    # One text alone gets the scores it gets in a batch (int8 rounds activations per token and block).
+    # One text alone gets the scores it gets in a batch: int8 scales each token's activations by
+    # that token alone, so neither the batch nor its padding moves them.
     alone = classifier.classify_batch([TEXTS[3]])[0]
-    assert abs(alone.score - got[3].score) < (1e-4 if info.dtype == "float32" else 1e-2)
+    assert abs(alone.score - got[3].score) < 1e-4
     assert "ONNX Runtime" in model_markdown(info, settings)
     assert tei_info(info, settings)["runtime"] == "onnx"
 
@@ -125,6 +129,31 @@ def test_stored_report_is_trusted_only_for_the_same_files(
     )
     again = prepare(tiny_model_dir, prepared_tiny, model, tokenizer, threads=1)
     assert not again.exported
+
+
+def test_int8_rewrites_every_weight_matmul_once_per_input(prepared_tiny: Path) -> None:
+    float32 = onnx.load(str(prepared_tiny / "model.onnx"))
+    int8 = onnx.load(str(prepared_tiny / INT8_FILE))
+    ops = Counter(node.op_type for node in int8.graph.node)
+    assert ops["MatMulIntegerToFloat"] == len(weight_matmuls(float32)) > 0
+    assert weight_matmuls(int8) == []  # no float weight MatMul is left
+    # The query, key and value projections read one input: it is quantized once, not three times.
+    assert ops["QuantizeLinear"] < ops["MatMulIntegerToFloat"]
+    assert (prepared_tiny / INT8_FILE).stat().st_size < (
+        prepared_tiny / "model.onnx"
+    ).stat().st_size
+
+
+def test_padded_groups_are_cut_before_padding_exceeds_its_share() -> None:
+    lengths = [3, 40, 5, 41, 4, 120, 6, 39, 118, 3, 42, 7]
+    ids = [[1] * n for n in lengths]
+    groups = length_groups(ids, max_batch_size=32, max_batch_tokens=10_000, max_padding=0.1)
+    assert sorted(i for group in groups for i in group) == list(range(len(ids)))
+    for group in groups:
+        real = sum(lengths[i] for i in group)
+        assert len(group) * max(lengths[i] for i in group) <= real * 1.1 or len(group) == 1
+    # Without the bound (the torch path, which runs unpadded) every text shares one group.
+    assert len(length_groups(ids, 32, 10_000)) == 1 < len(groups)
 
 
 def _perturbed_copy(source: Path, target: Path, scale: float) -> None:

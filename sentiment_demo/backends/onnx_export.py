@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from sentiment_demo.backends import int8_graph
 from sentiment_demo.core.classifier import Prediction, Scheme
 from sentiment_demo.core.schemes import read
 from sentiment_demo.evaluation.label_mapping import map_value
@@ -37,13 +37,8 @@ ONNX_FOLDER = "onnx"
 FLOAT32_FILE = "model.onnx"
 INT8_FILE = "model-int8.onnx"
 REPORT_FILE = "parity.json"
-# MatMulNBits: 8-bit weights, one scale per block of 32 along the input dimension; accuracy level 4
-# computes in int8 (activations quantized per token and block on the fly).
-INT8_BITS, INT8_BLOCK, INT8_ACCURACY_LEVEL = 8, 32, 4
 # Recorded in parity.json: a report made by another quantization method is not trusted.
-QUANTIZATION = (
-    f"MatMulNBits bits={INT8_BITS} block={INT8_BLOCK} accuracy_level={INT8_ACCURACY_LEVEL}"
-)
+QUANTIZATION = int8_graph.METHOD
 CHECK_SET = Path(__file__).resolve().parent / "data" / "check_set.json"
 MIN_AGREEMENT = 0.995
 MAX_CALIBRATION_SHIFT = 0.01
@@ -125,44 +120,10 @@ def export_float32(
     return time.perf_counter() - started
 
 
-def weight_matmuls(path: Path) -> list[str]:
-    """Names of the MatMul nodes that multiply an activation by a stored weight.
-
-    The attention projections and the feed-forward layers; attention scores multiply two
-    activations, and a classification head exported as Gemm is not a MatMul, so neither is listed.
-    """
-    graph = onnx.load(str(path), load_external_data=False).graph
-    weights = {init.name for init in graph.initializer}
-    return [
-        node.name
-        for node in graph.node
-        if node.op_type == "MatMul" and any(name in weights for name in node.input)
-    ]
-
-
 def quantize_int8(source: Path, target: Path) -> float:
-    """Every weight MatMul to 8-bit weights in blocks of 32, int8 arithmetic; seconds taken.
-
-    ONNX Runtime's MatMulNBits with accuracy level 4 keeps one scale per 32 weights and quantizes
-    each token's activations per block of 32 as it computes, so one outlier moves only its block and
-    a text's scores do not depend on the batch it came in. Chosen by measurement on the embedded
-    model (README, "Runtimes"): dynamic per-tensor int8 of every weight MatMul moved 1.7-2.0% of the
-    check set's labels (attention projections only: within the gate, but barely faster); this moved
-    none on the model it was chosen on and 0.33% on the embedded model.
-    """
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-
+    """Every weight MatMul to int8, one scale per token (int8_graph.py); seconds taken."""
     started = time.perf_counter()
-    quantizer = MatMulNBitsQuantizer(
-        onnx.load(str(source)),
-        bits=INT8_BITS,
-        block_size=INT8_BLOCK,
-        is_symmetric=True,
-        accuracy_level=INT8_ACCURACY_LEVEL,
-        nodes_to_include=weight_matmuls(source),
-    )
-    quantizer.process()
-    quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
+    int8_graph.rewrite(source, target)
     return time.perf_counter() - started
 
 

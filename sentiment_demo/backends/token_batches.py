@@ -38,18 +38,29 @@ def encode(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_tokens:
 
 
 def length_groups(
-    ids: Sequence[Sequence[int]], max_batch_size: int, max_batch_tokens: int
+    ids: Sequence[Sequence[int]],
+    max_batch_size: int,
+    max_batch_tokens: int,
+    max_padding: float | None = None,
 ) -> list[list[int]]:
-    """Indices of `ids`, sorted by length and cut into sub-batches within both batch limits."""
+    """Indices of `ids`, sorted by length and cut into sub-batches within both batch limits.
+
+    With `max_padding`, a sub-batch is also cut before its padding would exceed that share of its
+    real tokens: a runtime that pads (ONNX Runtime) computes every padded position.
+    """
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     groups: list[list[int]] = []
     current: list[int] = []
+    real = 0
     for i in order:
-        padded = (len(current) + 1) * len(ids[i])  # sorted ascending: i is the longest so far
-        if current and (len(current) >= max_batch_size or padded > max_batch_tokens):
+        length = len(ids[i])
+        padded = (len(current) + 1) * length  # sorted ascending: i is the longest so far
+        too_padded = max_padding is not None and padded > (real + length) * (1 + max_padding)
+        if current and (len(current) >= max_batch_size or padded > max_batch_tokens or too_padded):
             groups.append(current)
-            current = []
+            current, real = [], 0
         current.append(i)
+        real += length
     if current:
         groups.append(current)
     return groups
