@@ -96,7 +96,10 @@ def test_onnx_runtime_gives_torch_labels_on_every_family(family: Path, tmp_path:
     # that token alone, so neither the batch nor its padding moves them.
     alone = classifier.classify_batch([TEXTS[3]])[0]
     assert abs(alone.score - got[3].score) < 1e-4
-    assert "ONNX Runtime" in model_markdown(info, settings)
+    markdown = model_markdown(info, settings)
+    assert "ONNX Runtime" in markdown
+    assert "MiB (its ONNX file)" in markdown  # not the torch load's memory
+    assert info.load_seconds > 0  # the export and the gate count as start-up
     assert tei_info(info, settings)["runtime"] == "onnx"
 
 

@@ -311,6 +311,7 @@ def load(
             )
         classifier, info = load_classifier(settings)
         return classifier, _describe(info, "torch", "", f"torch on {device} (ONNX is CPU-only)")
+    load_started = time.perf_counter()
     torch_classifier, torch_info = load_classifier(settings)
     folder = model_folder(spec)
     out = onnx_folder(folder, settings)
@@ -372,13 +373,20 @@ def load(
     if path is None:
         return torch_classifier, _describe(torch_info, "torch", "", note)
     served = onnx_classifier(path)
+    load_seconds = time.perf_counter() - load_started
     try:
+        # Once, warm-up or not, as for torch: a file that cannot classify fails here, at start-up.
         served.classify_batch(list(PARITY_TEXTS))
     except Exception as exc:
         raise ModelLoadError(
             f"{spec}: the ONNX model {path} could not classify a test sentence "
             f"({short_error(exc)}). Delete {path.parent} to export it again, or use --runtime torch."
         ) from exc
-    info = _describe(torch_info, "onnx", dtype, note, path)
+    # Start-up counts the torch load, the export or the gate's check, and the session.
+    info = replace(
+        _describe(torch_info, "onnx", dtype, note, path),
+        load_seconds=round(load_seconds, 2),
+        warmup_seconds=round(time.perf_counter() - load_started - load_seconds, 2),
+    )
     logger.info("serving %s with ONNX Runtime (%s) from %s", spec, dtype, path)
     return served, info
