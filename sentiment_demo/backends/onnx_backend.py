@@ -373,7 +373,7 @@ def load(
     if path is None:
         return torch_classifier, _describe(torch_info, "torch", "", note)
     served = onnx_classifier(path)
-    load_seconds = time.perf_counter() - load_started
+    loaded_at = time.perf_counter()
     try:
         # Once, warm-up or not, as for torch: a file that cannot classify fails here, at start-up.
         served.classify_batch(list(PARITY_TEXTS))
@@ -385,8 +385,8 @@ def load(
     # Start-up counts the torch load, the export or the gate's check, and the session.
     info = replace(
         _describe(torch_info, "onnx", dtype, note, path),
-        load_seconds=round(load_seconds, 2),
-        warmup_seconds=round(time.perf_counter() - load_started - load_seconds, 2),
+        load_seconds=round(loaded_at - load_started, 2),
+        warmup_seconds=round(time.perf_counter() - loaded_at, 2),
     )
     logger.info("serving %s with ONNX Runtime (%s) from %s", spec, dtype, path)
     return served, info

@@ -72,13 +72,13 @@ def model_markdown(info: ModelInfo, settings: Settings) -> str:
             " (placeholders: this model's config has no label names. Set `id2label` in its "
             'config.json, e.g. `{"0": "negative", "1": "positive"}`, to show real names)'
         )
-    grew = (
+    measured_as = (
         "its ONNX file"
         if info.runtime == "onnx"
         else "the process grew by that much while loading it"
     )
     memory = (
-        f"about {info.memory_bytes / 2**20:,.0f} MiB ({grew})"
+        f"about {info.memory_bytes / 2**20:,.0f} MiB ({measured_as})"
         if info.memory_bytes
         else "not measured"
     )
